@@ -1,0 +1,98 @@
+# sriovctl: build, test, install.
+#
+#   make list      install what is missing, build, and list this host's SR-IOV NICs
+#   make test      install what is missing, then run every test (unit, CLI, generated files, VM)
+#   make bench     the benchmarks (results in BENCHMARKS.md)
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SWIFT    ?= swift
+# The date in the man page's header; bump it with a release so that regenerating is reproducible.
+MAN_DATE := 2026-11-25
+
+DEBUG_BIN   = .build/debug/sriovctl
+RELEASE_BIN = .build/release/sriovctl
+
+# Debian packages: the C libraries (headers and pkg-config files), lspci and pci.ids for tests.
+BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev pkg-config pciutils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build release deps list test check-release check-generated generate install uninstall bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(BUILD_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+list: build
+	$(DEBUG_BIN) list
+
+# The tests are XCTest; without Swift Testing's empty run the last summary line is XCTest's count.
+test: deps
+	$(SWIFT) test --disable-swift-testing
+	$(MAKE) check-generated
+	$(MAKE) check-release
+
+# The release binary may need only glibc (with libstdc++/libgcc_s for the Swift runtime) and the
+# three C libraries: no Swift runtime, no Foundation, no ICU on the target machine.
+ALLOWED_NEEDED = libpci.so.3 libsystemd.so.0 libkmod.so.2 libc.so.6 libm.so.6 libstdc++.so.6 \
+  libgcc_s.so.1 ld-linux-x86-64.so.2
+check-release: release
+	@needed=$$(readelf -d $(RELEASE_BIN) | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); \
+	extra=""; for lib in $$needed; do \
+	  case " $(ALLOWED_NEEDED) " in *" $$lib "*) ;; *) extra="$$extra $$lib" ;; esac; \
+	done; \
+	if [ -n "$$extra" ]; then echo "release binary needs more than glibc and the C libraries:$$extra"; exit 1; fi; \
+	echo "release binary needs:" $$needed
+
+# The man page and the completion scripts are committed; fail when the CLI has moved on.
+check-generated: build
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory generate GENERATED_DIR="$$tmp" >/dev/null && \
+	stale=""; for f in man/sriovctl.1 completions/sriovctl.bash completions/sriovctl.zsh completions/sriovctl.fish; do \
+	  cmp -s "$$tmp/$$f" "$$f" || stale="$$stale $$f"; \
+	done; \
+	if [ -n "$$stale" ]; then echo "stale generated files:$$stale (run 'make generate')"; exit 1; fi; \
+	echo "generated files: up to date"
+
+GENERATED_DIR ?= .
+generate: build
+	mkdir -p $(GENERATED_DIR)/man $(GENERATED_DIR)/completions
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug \
+	  --date $(MAN_DATE) --authors "The sriovctl authors"
+	cp .build/plugins/GenerateManual/outputs/sriovctl/sriovctl.1 $(GENERATED_DIR)/man/sriovctl.1
+	$(DEBUG_BIN) --generate-completion-script bash > $(GENERATED_DIR)/completions/sriovctl.bash
+	$(DEBUG_BIN) --generate-completion-script zsh > $(GENERATED_DIR)/completions/sriovctl.zsh
+	$(DEBUG_BIN) --generate-completion-script fish > $(GENERATED_DIR)/completions/sriovctl.fish
+
+install: release
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/sriovctl
+	install -D -m 0644 man/sriovctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/sriovctl.1
+	install -D -m 0644 completions/sriovctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sriovctl
+	install -D -m 0644 completions/sriovctl.zsh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sriovctl
+	install -D -m 0644 completions/sriovctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sriovctl.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sriovctl $(DESTDIR)$(PREFIX)/share/man/man1/sriovctl.1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sriovctl \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sriovctl \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sriovctl.fish
+
+bench: release
+	Benchmarks/list.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,58 @@
+import Glibc
+
+/// A failure to read or use the host, worded for the operator.
+public enum HostError: Error, Equatable, CustomStringConvertible {
+  /// The `--root` directory cannot be used.
+  case rootNotUsable(String, reason: String)
+  /// A host file exists but cannot be read.
+  case unreadable(String, errno: Int32)
+  /// A host file holds something the kernel would never write there.
+  case malformed(String, value: String, expected: String)
+  /// The PCI library failed while scanning the bus.
+  case pciScanFailed(String)
+
+  public var description: String {
+    switch self {
+    case .rootNotUsable(let path, let reason):
+      return "cannot use '\(path)' as the host root: \(reason)"
+    case .unreadable(let path, let code):
+      return "cannot read \(path): \(Errno.describe(code))"
+    case .malformed(let path, let value, let expected):
+      return "\(path) holds '\(value)', expected \(expected)"
+    case .pciScanFailed(let message):
+      return "cannot enumerate PCI devices: \(message)"
+    }
+  }
+}
+
+/// The one place errno values become words.
+public enum Errno {
+  /// `strerror` text with the symbolic name, e.g. `Permission denied (EACCES)`.
+  public static func describe(_ code: Int32) -> String {
+    let text = String(cString: strerror(code))
+    if let name = symbol(code) { return "\(text) (\(name))" }
+    return text
+  }
+
+  /// The symbolic name of the errno values sriovctl explains.
+  public static func symbol(_ code: Int32) -> String? {
+    switch code {
+    case EPERM: return "EPERM"
+    case ENOENT: return "ENOENT"
+    case EIO: return "EIO"
+    case ENOMEM: return "ENOMEM"
+    case EACCES: return "EACCES"
+    case EBUSY: return "EBUSY"
+    case ENODEV: return "ENODEV"
+    case ENOTDIR: return "ENOTDIR"
+    case EINVAL: return "EINVAL"
+    case ENOSPC: return "ENOSPC"
+    case EROFS: return "EROFS"
+    case ERANGE: return "ERANGE"
+    case EAGAIN: return "EAGAIN"
+    case ETIMEDOUT: return "ETIMEDOUT"
+    case ELOOP: return "ELOOP"
+    default: return nil
+    }
+  }
+}

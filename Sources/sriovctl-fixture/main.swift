@@ -1,0 +1,56 @@
+// sriovctl-fixture NAME DIR [--pfs N] [--vfs M]
+//
+// Writes a named fixture host into DIR for trying sriovctl by hand (`sriovctl --root DIR ...`) and
+// for the benchmark. A developer tool: plain argument handling, no ArgumentParser.
+import Foundation
+import SRIOVFixtures
+
+let usage = """
+  usage: sriovctl-fixture NAME DIR [--pfs N] [--vfs M]
+    NAME: \(FixtureHosts.names.joined(separator: ", ")); --pfs and --vfs size 'large' (default 8 x 128)
+  """
+
+func fail(_ message: String) -> Never {
+  FileHandle.standardError.write(Data("sriovctl-fixture: \(message)\n".utf8))
+  exit(1)
+}
+
+var positional: [String] = []
+var counts = ["--pfs": 8, "--vfs": 128]
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+  if argument == "-h" || argument == "--help" {
+    print(usage)
+    exit(0)
+  } else if counts[argument] != nil {
+    guard let value = arguments.popFirst().flatMap({ Int($0) }) else {
+      fail("\(argument) needs a number")
+    }
+    counts[argument] = value
+  } else if argument.hasPrefix("-") {
+    fail("unknown option \(argument)\n\(usage)")
+  } else {
+    positional.append(argument)
+  }
+}
+guard positional.count == 2 else { fail("expected NAME and DIR\n\(usage)") }
+let (name, directory) = (positional[0], positional[1])
+if name != "large" && (counts["--pfs"] != 8 || counts["--vfs"] != 128) {
+  fail("--pfs and --vfs apply to 'large' only")
+}
+
+do {
+  guard
+    let host = try FixtureHosts.host(
+      named: name, pfs: counts["--pfs"] ?? 8, vfsPerPF: counts["--vfs"] ?? 128)
+  else {
+    fail("unknown host '\(name)'; choose one of \(FixtureHosts.names.joined(separator: ", "))")
+  }
+  let start = Date()
+  try host.write(to: directory)
+  let seconds = String(format: "%.2f", Date().timeIntervalSince(start))
+  let vfs = host.functions.filter { $0.physicalFunction != nil }.count
+  print("wrote \(name) (\(vfs) VFs) to \(directory) in \(seconds) s")
+} catch {
+  fail("\(error)")
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import SRIOVKit
+
+@main
+struct SRIOVCtl: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sriovctl",
+    abstract: "Prepare a host's SR-IOV network cards: check, list, create and persist VFs.",
+    discussion: """
+      sriovctl checks that IOMMU, firmware, kernel and NICs are ready for SR-IOV, lists the \
+      SR-IOV-capable physical functions (PFs) and their virtual functions (VFs), creates and \
+      configures VFs safely and idempotently, makes them survive reboots, and labels the \
+      Kubernetes node.
+
+      A PF is named by its interface (ens1f0) or its PCI address (0000:3b:00.0, or 3b:00.0).
+
+      Global options may come before or after the subcommand name. With --root (or \
+      SRIOVCTL_ROOT) every host path is read beneath another directory: a fixture tree, or the \
+      root of an image being built.
+
+      Exit status: 0 on success, 1 when an operation or a check failed, 64 for a usage error.
+      """,
+    version: SRIOVKit.version,
+    subcommands: [Check.self, List.self, CreateVFs.self, Persist.self, Label.self]
+  )
+
+  @OptionGroup var options: GlobalOptions
+}

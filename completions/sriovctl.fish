@@ -1,0 +1,120 @@
+function __sriovctl_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __sriovctl_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __sriovctl_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __sriovctl_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __sriovctl_parse_tokens -S
+    set -l unparsed_tokens (__sriovctl_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'sriovctl'
+        __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'check'
+            __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'version' 'h/help'
+        case 'list'
+            __sriovctl_parse_subcommand -r 1 'root=' 'o/output=' 'version' 'h/help'
+        case 'create-vfs'
+            __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'version' 'h/help'
+        case 'persist'
+            __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'version' 'h/help'
+        case 'label'
+            __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'version' 'h/help'
+        case 'help'
+            __sriovctl_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __sriovctl_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __sriovctl_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __sriovctl_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __sriovctl_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__sriovctl_tokens -p)
+    if test -z "$(__sriovctl_tokens -t)"
+        set -l index (count (__sriovctl_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'sriovctl' -f
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text).' -rfka 'text json'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl" version' -l 'version' -d 'Show the version.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_positional "sriovctl" -eq 1' -fa 'check' -d 'Check that IOMMU, firmware, kernel and NICs are ready for SR-IOV. (Not implemented yet.)'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_positional "sriovctl" -eq 1' -fa 'list' -d 'List SR-IOV physical functions and their virtual functions.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_positional "sriovctl" -eq 1' -fa 'create-vfs' -d 'Create and configure VFs on a PF, safely and idempotently. (Not implemented yet.)'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_positional "sriovctl" -eq 1' -fa 'persist' -d 'Write what recreates the VFs at boot: a udev rule, systemd unit or .link file. (Not implemented yet.)'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_positional "sriovctl" -eq 1' -fa 'label' -d 'Label the Kubernetes node with its SR-IOV facts through kubectl. (Not implemented yet.)'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_positional "sriovctl" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl check" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl check" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text).' -rfka 'text json'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl check" version' -l 'version' -d 'Show the version.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl check" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl list" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl list" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text).' -rfka 'text json'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl list" version' -l 'version' -d 'Show the version.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text).' -rfka 'text json'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" version' -l 'version' -d 'Show the version.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl persist" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl persist" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text).' -rfka 'text json'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl persist" version' -l 'version' -d 'Show the version.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl persist" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl label" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl label" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text).' -rfka 'text json'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl label" version' -l 'version' -d 'Show the version.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl label" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl help" version' -l 'version' -d 'Show the version.'
