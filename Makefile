@@ -14,16 +14,26 @@ MAN_DATE := 2026-11-25
 DEBUG_BIN   = .build/debug/sriovctl
 RELEASE_BIN = .build/release/sriovctl
 
-# Debian packages: the C libraries (headers and pkg-config files), lspci and pci.ids for tests.
+# Debian packages: the C libraries (headers and pkg-config files) and pci.ids (pciutils).
 BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev pkg-config pciutils
+# And for the tests: lspci reads fixture hosts, cc and depmod build their module trees,
+# systemd-journal-remote writes journals.
+TEST_DEPS = gcc kmod systemd-journal-remote
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build release deps list test check-release check-generated generate install uninstall bench clean
+.PHONY: all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(BUILD_DEPS); do \
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BUILD_DEPS)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BUILD_DEPS) $(TEST_DEPS)"
+
+# Installs the Debian packages of PACKAGES that are missing.
+install-packages:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -41,7 +51,10 @@ list: build
 	$(DEBUG_BIN) list
 
 # The tests are XCTest; without Swift Testing's empty run the last summary line is XCTest's count.
-test: deps
+# The VM tests (Tests/sriovctlTests/VMTests.swift) boot a real kernel under QEMU; the test bed's
+# prepare step installs QEMU and fetches the kernel. SRIOVCTL_SKIP_VM_TESTS=1 skips both.
+test: test-deps
+	@if [ "$${SRIOVCTL_SKIP_VM_TESTS:-0}" != 1 ]; then $(SUDO) Tests/vm/testbed.sh prepare; fi
 	$(SWIFT) test --disable-swift-testing
 	$(MAKE) check-generated
 	$(MAKE) check-release

@@ -198,7 +198,7 @@ _sriovctl() {
 _sriovctl_check() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=()
+    repeating_options=(--pf)
     non_repeating_options=(--root -o --output)
     __sriovctl_offer_flags_options 0
 
@@ -209,6 +209,9 @@ _sriovctl_check() {
         ;;
     '-o'|'--output')
         __sriovctl_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '--pf')
         return
         ;;
     esac

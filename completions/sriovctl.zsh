@@ -53,7 +53,7 @@ _sriovctl() {
     case "${state}" in
     command)
         local -ar subcommands=(
-            'check:Check that IOMMU, firmware, kernel and NICs are ready for SR-IOV. (Not implemented yet.)'
+            'check:Check that IOMMU, firmware, kernel and NICs are ready for SR-IOV.'
             'list:List SR-IOV physical functions and their virtual functions.'
             'create-vfs:Create and configure VFs on a PF, safely and idempotently. (Not implemented yet.)'
             'persist:Write what recreates the VFs at boot: a udev rule, systemd unit or .link file. (Not implemented yet.)'
@@ -80,6 +80,7 @@ _sriovctl_check() {
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
         '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '*--pf[Check only this PF (interface or PCI address); repeatable.]:PF:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

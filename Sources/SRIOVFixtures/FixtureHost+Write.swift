@@ -20,6 +20,7 @@ extension FixtureHost {
     try writeNetworkInterface(
       try NetworkInterface(name: "lo", mac: MACAddress(0), mtu: 65536), ifindex: 1, arpType: 772,
       under: "/sys/devices/virtual", device: nil, into: &tree)
+    try writeKernelModules(into: directory)
   }
 
   // MARK: Layout
@@ -187,7 +188,12 @@ extension FixtureHost {
       try tree.attribute("/sys/devices/system/node/node\(node)/cpulist", cpuList(node))
     }
 
+    // Every ACPI machine has these; the IOMMU's own table (DMAR, IVRS) is written with the IOMMU.
+    for table in ["APIC", "FACP", "DSDT"] {
+      try tree.file("/sys/firmware/acpi/tables/" + table, Array(table.utf8) + [36, 0, 0, 0], mode: .readOnly)
+    }
     try tree.attribute("/proc/cmdline", kernelCommandLine)
+    try tree.attribute("/proc/sys/kernel/osrelease", kernelRelease)
     var cpuinfo = ""
     for processor in 0..<cpu.processors {
       cpuinfo += """

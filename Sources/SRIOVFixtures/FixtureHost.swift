@@ -201,6 +201,10 @@ public struct FixtureHost: Sendable {
   public var kernelLog: [KernelMessage]
   /// The functions, in any order; root ports named as `upstreamPort` are added when written.
   public var functions: [Function]
+  /// The kernel release (`/proc/sys/kernel/osrelease`, `uname -r`).
+  public var kernelRelease: String = "6.1.0-31-amd64"
+  /// The kernel's modules in `/lib/modules/RELEASE`, or `nil` for a host without that directory.
+  public var kernelModules: [KernelModule]?
   /// The vendor and device ID of the root ports written for `upstreamPort`s.
   public var rootPortVendorID: UInt16
   public var rootPortDeviceID: UInt16

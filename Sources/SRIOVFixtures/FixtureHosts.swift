@@ -85,6 +85,13 @@ public enum FixtureHosts {
         "i40e 0000:3b:00.0: fw 8.5.67516 api 1.15 nvm 8.50 0x8000bc9b 1.3179.0 [8086:1572] [8086:0007]",
         "i40e 0000:3b:00.0: Allocating 4 VFs.",
       ])
+    host.kernelModules = [
+      .init("i40e", aliases: ["pci:v00008086d00001572sv*sd*bc*sc*i*"]),
+      .init("iavf", aliases: ["pci:v00008086d0000154Csv*sd*bc*sc*i*", "i40evf"]),
+      .init("igb", aliases: ["pci:v00008086d00001533sv*sd*bc*sc*i*"]),
+      .init("nvme", aliases: ["pci:v*d*sv*sd*bc01sc08i02*"]),
+      .init("vfio-pci", aliases: ["vfio_pci:v*d*sv*sd*bc*sc*i*"]),
+    ]
     return host
   }
 
@@ -120,6 +127,12 @@ public enum FixtureHosts {
         "mlx5_core 0000:af:00.0: firmware version: 16.35.2000",
         "mlx5_core 0000:af:00.0: E-Switch: Total vports 2, per vport: max uc(128) max mc(2048)",
       ])
+    host.kernelModules = [
+      .init(
+        "mlx5_core",
+        aliases: ["pci:v000015B3d00001017sv*sd*bc*sc*i*", "pci:v000015B3d00001018sv*sd*bc*sc*i*"]),
+      .init("vfio-pci", builtIn: true),
+    ]
     return host
   }
 

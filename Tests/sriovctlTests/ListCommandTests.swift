@@ -129,7 +129,7 @@ final class ListCommandTests: XCTestCase {
     let version = try sriovctl(["--version"])
     XCTAssertEqual(version.status, 0)
     XCTAssertTrue(version.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression) != nil, version.stdout)
-    for command in ["check", "create-vfs", "persist", "label"] {
+    for command in ["create-vfs", "persist", "label"] {
       let run = try sriovctl([command])
       assertCleanFailure(run, mentioning: ["'sriovctl \(command)' is not implemented yet"])
     }

@@ -29,14 +29,19 @@ let repositoryRoot = URL(fileURLWithPath: #filePath)
 func sriovctl(_ arguments: [String], environment: [String: String] = [:], removing: [String] = [])
   throws -> Run
 {
-  let process = Process()
-  process.executableURL = productsDirectory.appendingPathComponent("sriovctl")
-  process.arguments = arguments
   var env = ProcessInfo.processInfo.environment
   for name in removing { env.removeValue(forKey: name) }
   env.removeValue(forKey: "SRIOVCTL_ROOT")
   env.merge(environment) { $1 }
-  process.environment = env
+  return try runProgram(productsDirectory.appendingPathComponent("sriovctl"), arguments, environment: env)
+}
+
+/// Runs a program to its end, never through a shell, with no standard input.
+func runProgram(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+  let process = Process()
+  process.executableURL = executable
+  process.arguments = arguments
+  if let environment { process.environment = environment }
   // Files rather than pipes: a large output can never block the child.
   let base = FileManager.default.temporaryDirectory.appendingPathComponent("sriovctl-run-\(UUID().uuidString)")
   let outURL = base.appendingPathExtension("out")

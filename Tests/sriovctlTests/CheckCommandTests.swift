@@ -1,0 +1,67 @@
+import Foundation
+import SRIOVFixtures
+import XCTest
+
+/// `sriovctl check`, run as Ansible or cloud-init would gate on it.
+final class CheckCommandTests: XCTestCase {
+  private func root(_ host: FixtureHost) throws -> String {
+    let directory = try temporaryDirectory(self).path + "/host"
+    try host.write(to: directory)
+    return directory
+  }
+
+  func testAReadyHostExitsZeroAndSaysSo() throws {
+    let root = try root(try FixtureHosts.x710())
+    let run = try sriovctl(["check", "--root", root])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(run.stderr, "")
+    let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    XCTAssertTrue(lines[0].hasPrefix("Checking for IOMMU support in firmware (Intel VT-d) "), lines[0])
+    XCTAssertTrue(lines[0].hasSuffix(" : PASS (the firmware publishes the ACPI DMAR table)"), lines[0])
+    XCTAssertTrue(run.stdout.contains("Checking SR-IOV on 0000:3b:00.0 (ens1f0)"))
+    XCTAssertTrue(run.stdout.hasSuffix("\nReady for SR-IOV.\n"), run.stdout)
+    XCTAssertFalse(run.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+  }
+
+  func testAFailingHostExitsOneWithRemediesAndJSON() throws {
+    let root = try root(try FixtureHosts.connectX5SRIOVDisabled())
+    let text = try sriovctl(["check", "--root", root])
+    XCTAssertEqual(text.status, 1)
+    XCTAssertEqual(text.stderr, "", "a failed check is a finding, not an error")
+    XCTAssertTrue(text.stdout.contains(" : FAIL (the SR-IOV capability is present but offers 0 VFs"), text.stdout)
+    XCTAssertTrue(text.stdout.contains("    remedy: enable SR-IOV in the NIC's firmware: 'mstconfig"), text.stdout)
+    XCTAssertTrue(text.stdout.hasSuffix("\nNot ready for SR-IOV: 1 check failed.\n"), text.stdout)
+
+    let json = try sriovctl(["-o", "json", "check", "--root", root])
+    XCTAssertEqual(json.status, 1)
+    let document = try json.json()
+    XCTAssertEqual(document["ok"] as? Bool, false)
+    let checks = try XCTUnwrap(document["checks"] as? [[String: Any]])
+    XCTAssertEqual(
+      checks.map { $0["id"] as? String },
+      ["firmware.iommu", "kernel.iommu", "kernel.cmdline", "kernel.log", "nic.sriov", "modules.vfio"])
+    XCTAssertEqual(checks.map { $0["status"] as? String }, ["pass", "pass", "pass", "pass", "fail", "pass"])
+  }
+
+  func testWarningsDoNotFail() throws {
+    var host = try FixtureHosts.x710()
+    host.kernelCommandLine = "root=/dev/sda1 intel_iommu=on"
+    let run = try sriovctl(["check", "--root", try root(host), "-o", "json"])
+    XCTAssertEqual(run.status, 0, run.stdout)
+    XCTAssertEqual(try run.json()["ok"] as? Bool, true)
+    XCTAssertTrue(run.stdout.contains("\"status\": \"warn\""))
+  }
+
+  func testPFSelectionAndBadPFs() throws {
+    let root = try root(try FixtureHosts.x710())
+    let one = try sriovctl(["check", "--root", root, "--pf", "ens1f1", "-o", "json"])
+    XCTAssertEqual(one.status, 0, one.stderr)
+    let nics = try XCTUnwrap(try one.json()["checks"] as? [[String: Any]]).filter { $0["id"] as? String == "nic.sriov" }
+    XCTAssertEqual(nics.map { $0["pf"] as? String }, ["0000:3b:00.1"])
+
+    let unknown = try sriovctl(["check", "--root", root, "--pf", "ens9"])
+    assertCleanFailure(unknown, mentioning: ["no network interface 'ens9' exists"])
+    let malformed = try sriovctl(["check", "--root", root, "--pf", "ens\n9"])
+    assertCleanFailure(malformed, status: 64, mentioning: ["is neither a PCI address"])
+  }
+}

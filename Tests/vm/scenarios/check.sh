@@ -1,0 +1,20 @@
+#!/bin/sh
+# check.sh: a test bed scenario (busybox sh in the guest, see ../testbed.sh). Runs `sriovctl list`
+# and `sriovctl check` against the real kernel and keeps their output and exit statuses in
+# $TESTBED_OUT for the host-side test (Tests/sriovctlTests/VMTests.swift) to assert.
+set -u
+OUT=${TESTBED_OUT:?not running in the test bed}
+BIN=${TESTBED_BINARY:-/bin/sriovctl}
+
+"$BIN" list -o json >"$OUT/list.json" 2>"$OUT/list.stderr"
+echo $? >"$OUT/list.status"
+"$BIN" check -o json >"$OUT/check.json" 2>"$OUT/check.stderr"
+echo $? >"$OUT/check.status"
+"$BIN" check >"$OUT/check.txt" 2>>"$OUT/check.stderr"
+cat /proc/cmdline >"$OUT/cmdline"
+# Every function the kernel set SR-IOV up for, whatever its class: "ADDRESS CLASS TOTALVFS".
+for dev in /sys/bus/pci/devices/*; do
+  [ -f "$dev/sriov_totalvfs" ] || continue
+  echo "${dev##*/} $(cat "$dev/class") $(cat "$dev/sriov_totalvfs")"
+done >"$OUT/sriov-functions.txt"
+exit 0
