@@ -15,7 +15,7 @@ DEBUG_BIN   = .build/debug/sriovctl
 RELEASE_BIN = .build/release/sriovctl
 
 # Debian packages: the C libraries (headers and pkg-config files) and pci.ids (pciutils).
-BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev pkg-config pciutils
+BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev libnl-route-3-dev pkg-config pciutils
 # And for the tests: lspci reads fixture hosts, cc and depmod build their module trees,
 # systemd-journal-remote writes journals.
 TEST_DEPS = gcc kmod systemd-journal-remote
@@ -61,7 +61,7 @@ test: test-deps
 
 # The release binary may need only glibc (with libstdc++/libgcc_s for the Swift runtime) and the
 # three C libraries: no Swift runtime, no Foundation, no ICU on the target machine.
-ALLOWED_NEEDED = libpci.so.3 libsystemd.so.0 libkmod.so.2 libc.so.6 libm.so.6 libstdc++.so.6 \
+ALLOWED_NEEDED = libpci.so.3 libsystemd.so.0 libkmod.so.2 libnl-route-3.so.200 libnl-3.so.200 libc.so.6 libm.so.6 libstdc++.so.6 \
   libgcc_s.so.1 ld-linux-x86-64.so.2
 check-release: release
 	@needed=$$(readelf -d $(RELEASE_BIN) | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); \

@@ -23,7 +23,7 @@ let package = Package(
     // The host model and every operation.
     .target(
       name: "SRIOVKit",
-      dependencies: ["CLibPCI", "CSystemd", "CKmod"]
+      dependencies: ["CLibPCI", "CSystemd", "CKmod", "CNetlinkRoute", "CLinux"]
     ),
     // Fixture hosts: sysfs/procfs trees that look like real machines, for tests and the benchmark.
     .target(
@@ -50,6 +50,13 @@ let package = Package(
       pkgConfig: "libkmod",
       providers: [.apt(["libkmod-dev"])]
     ),
+    .systemLibrary(
+      name: "CNetlinkRoute",
+      pkgConfig: "libnl-route-3.0",
+      providers: [.apt(["libnl-route-3-dev"])]
+    ),
+    // Kernel UAPI headers (no library): the uevent netlink socket.
+    .systemLibrary(name: "CLinux"),
     .testTarget(
       name: "SRIOVKitTests",
       dependencies: ["SRIOVKit", "SRIOVFixtures"]

@@ -8,6 +8,8 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
   case unreadable(String, errno: Int32)
   /// A host file holds something the kernel would never write there.
   case malformed(String, value: String, expected: String)
+  /// The kernel refused a write to a host file.
+  case writeFailed(String, value: String, errno: Int32)
   /// The PCI library failed while scanning the bus.
   case pciScanFailed(String)
 
@@ -17,6 +19,8 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
       return "cannot use '\(path)' as the host root: \(reason)"
     case .unreadable(let path, let code):
       return "cannot read \(path): \(Errno.describe(code))"
+    case .writeFailed(let path, let value, let code):
+      return "writing '\(value)' to \(path) failed: \(Errno.describe(code))"
     case .malformed(let path, let value, let expected):
       return "\(path) holds '\(value)', expected \(expected)"
     case .pciScanFailed(let message):
@@ -52,6 +56,8 @@ public enum Errno {
     case EAGAIN: return "EAGAIN"
     case ETIMEDOUT: return "ETIMEDOUT"
     case ELOOP: return "ELOOP"
+    case EOPNOTSUPP: return "EOPNOTSUPP"
+    case ENXIO: return "ENXIO"
     default: return nil
     }
   }

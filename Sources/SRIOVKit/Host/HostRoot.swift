@@ -158,6 +158,26 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
     return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
+  // MARK: Writing
+
+  /// Writes a sysfs attribute the way `echo VALUE > FILE` does (one write of VALUE and a newline).
+  ///
+  /// - Throws: ``HostError/writeFailed(_:value:errno:)`` with the kernel's errno.
+  public func writeAttribute(_ hostPath: String, _ value: String) throws {
+    let fd = open(resolve(hostPath), O_WRONLY | O_TRUNC | O_CLOEXEC)
+    guard fd >= 0 else { throw HostError.writeFailed(hostPath, value: value, errno: errno) }
+    defer { close(fd) }
+    let bytes = Array((value + "\n").utf8)
+    while true {
+      let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n == bytes.count else {
+        throw HostError.writeFailed(hostPath, value: value, errno: n < 0 ? errno : EIO)
+      }
+      return
+    }
+  }
+
   /// The last component of a link's target: the driver behind `driver`, the VF behind `virtfn0`.
   public func linkName(_ hostPath: String) throws -> String? {
     guard let target = try readLink(hostPath) else { return nil }

@@ -91,6 +91,45 @@ public final class KernelModules {
     return .loadable(path: hostPath)
   }
 
+  /// `modprobe NAME`: loads the module (or the module an alias names) with its dependencies,
+  /// honouring modprobe.d options. A module already loaded or built in is left alone.
+  public func load(_ name: String) throws {
+    switch availability(of: name) {
+    case .loaded, .builtIn: return
+    case .missing: throw ModuleError.missing(name, release: release)
+    case .loadable, .blacklisted: break
+    }
+    guard root.isLive, let context else { throw ModuleError.notLive(name) }
+    var list: OpaquePointer?
+    guard kmod_module_new_from_lookup(context, name, &list) >= 0, let list,
+      let module = kmod_module_get_module(list)
+    else { throw ModuleError.missing(name, release: release) }
+    defer {
+      kmod_module_unref(module)
+      kmod_module_unref_list(list)
+    }
+    let result = kmod_module_probe_insert_module(module, 0, nil, nil, nil, nil)
+    guard result >= 0 else { throw ModuleError.loadFailed(name, errno: -result) }
+  }
+
+  /// A module that could not be loaded.
+  public enum ModuleError: Error, Equatable, CustomStringConvertible {
+    case missing(String, release: String?)
+    case notLive(String)
+    case loadFailed(String, errno: Int32)
+
+    public var description: String {
+      switch self {
+      case .missing(let name, let release):
+        return "the kernel module \(name) is not available for \(release ?? "this kernel")"
+      case .notLive(let name):
+        return "cannot load \(name): not the running system"
+      case .loadFailed(let name, let code):
+        return "loading the kernel module \(name) failed: \(Errno.describe(code))"
+      }
+    }
+  }
+
   /// The modules whose aliases match a device's modalias (`pci:v00008086d0000154Csv...`), as
   /// `modprobe` would resolve it. Empty when none does or the modules cannot be read.
   public func modules(matching modalias: String) -> [String] {

@@ -1,0 +1,96 @@
+import CLinux
+import Glibc
+
+/// The kernel's device events (uevents) and, where udevd runs, udev's own announcements that it
+/// has finished with a device: a `NETLINK_KOBJECT_UEVENT` socket subscribed to both multicast
+/// groups (1, the kernel; 2, udev). sriovctl does not parse the events: each one is a prompt to
+/// look at sysfs again, so waiting costs nothing while nothing happens and no event is missed.
+final class UeventMonitor {
+  private let fd: Int32
+
+  /// Opens the socket; open it before making the change whose events are awaited.
+  init() throws {
+    fd = Glibc.socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), NETLINK_KOBJECT_UEVENT)
+    guard fd >= 0 else { throw HostError.unreadable("the kernel's uevent socket", errno: errno) }
+    var address = sockaddr_nl()
+    address.nl_family = sa_family_t(AF_NETLINK)
+    address.nl_groups = 1 | 2
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+      }
+    }
+    guard bound == 0 else {
+      let code = errno
+      close(fd)
+      throw HostError.unreadable("the kernel's uevent socket", errno: code)
+    }
+    // A burst of VF events must not overflow the socket; as root the limit can be raised.
+    var size: Int32 = 4 * 1024 * 1024
+    if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+      _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+  }
+
+  deinit {
+    close(fd)
+  }
+
+  /// Waits until at least one event arrives or `deadline` (CLOCK_MONOTONIC) passes, and drains
+  /// what has arrived. Returns false when the deadline passed with no event.
+  func waitForEvents(until deadline: Deadline) -> Bool {
+    let remaining = deadline.remainingMilliseconds
+    guard remaining > 0 else { return false }
+    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    let ready = poll(&poller, 1, Int32(clamping: remaining))
+    guard ready > 0 else { return false }
+    var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    while buffer.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+    return true
+  }
+}
+
+/// A point in time on the monotonic clock.
+public struct Deadline: Sendable {
+  private let nanoseconds: UInt64
+
+  /// `seconds` from now.
+  public init(secondsFromNow seconds: Double) {
+    nanoseconds = Deadline.now() + UInt64(max(0, seconds) * 1_000_000_000)
+  }
+
+  static func now() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+  }
+
+  var remainingMilliseconds: Int {
+    let now = Deadline.now()
+    return now >= nanoseconds ? 0 : Int((nanoseconds - now + 999_999) / 1_000_000)
+  }
+
+  public var hasPassed: Bool { remainingMilliseconds == 0 }
+}
+
+/// An exclusive lock held for as long as this value lives: `flock(2)` on `ROOT/run/sriovctl.lock`,
+/// so concurrent runs (Ansible forks, a boot unit and a person) take turns.
+final class RunLock {
+  private let fd: Int32
+
+  init(root: HostRoot) throws {
+    let path = "/run/sriovctl.lock"
+    fd = open(root.resolve(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw HostError.writeFailed(path, value: "(lock)", errno: errno) }
+    while flock(fd, LOCK_EX) != 0 {
+      if errno == EINTR { continue }
+      let code = errno
+      close(fd)
+      throw HostError.writeFailed(path, value: "(lock)", errno: code)
+    }
+  }
+
+  deinit {
+    close(fd)
+  }
+}

@@ -1,0 +1,260 @@
+import CNetlinkRoute
+import Glibc
+
+/// A VF's link state as its PF's driver enforces it (`ip link set PF vf N state ...`).
+public enum VFLinkState: String, Sendable, Equatable, CaseIterable {
+  /// Follows the PF's link.
+  case auto
+  case enable
+  case disable
+
+  init?(kernel value: UInt32) {
+    switch Int32(value) {
+    case Int32(IFLA_VF_LINK_STATE_AUTO): self = .auto
+    case Int32(IFLA_VF_LINK_STATE_ENABLE): self = .enable
+    case Int32(IFLA_VF_LINK_STATE_DISABLE): self = .disable
+    default: return nil
+    }
+  }
+
+  var kernelValue: UInt32 {
+    switch self {
+    case .auto: return UInt32(IFLA_VF_LINK_STATE_AUTO)
+    case .enable: return UInt32(IFLA_VF_LINK_STATE_ENABLE)
+    case .disable: return UInt32(IFLA_VF_LINK_STATE_DISABLE)
+    }
+  }
+}
+
+/// One VF's settings as the PF reports them in `IFLA_VFINFO_LIST` (the `vf N` lines of
+/// `ip link show PF`). `nil` where the driver does not report a setting.
+public struct VFLinkSettings: Sendable, Equatable {
+  public var index: Int
+  public var mac: MACAddress?
+  /// 0 for no VLAN.
+  public var vlan: Int
+  public var trust: Bool?
+  public var spoofCheck: Bool?
+  public var linkState: VFLinkState?
+  /// Mbps; 0 for no limit.
+  public var maxTxRate: Int?
+}
+
+/// A network interface as rtnetlink reports it.
+public struct NetworkLink: Sendable, Equatable {
+  public var name: String
+  public var index: Int32
+  public var isUp: Bool
+  public var mtu: Int
+  /// The VFs' settings, by VF index; empty for a link without VFs.
+  public var vfs: [VFLinkSettings]
+}
+
+/// A change to one VF (`ip link set PF vf N ...`); one setting per request, so an error names it.
+public enum VFLinkChange: Sendable, Equatable, CustomStringConvertible {
+  case mac(MACAddress)
+  case vlan(Int)
+  case trust(Bool)
+  case spoofCheck(Bool)
+  case linkState(VFLinkState)
+  case maxTxRate(Int)
+
+  public var description: String {
+    switch self {
+    case .mac(let mac): return "mac \(mac)"
+    case .vlan(let vlan): return "vlan \(vlan)"
+    case .trust(let on): return "trust \(on ? "on" : "off")"
+    case .spoofCheck(let on): return "spoofchk \(on ? "on" : "off")"
+    case .linkState(let state): return "state \(state.rawValue)"
+    case .maxTxRate(let rate): return "max_tx_rate \(rate)"
+    }
+  }
+}
+
+/// rtnetlink through libnl-route-3: links, VF settings, addresses. This is the only file that
+/// talks to libnl. Each operation's doc names the `ip` command it is equivalent to.
+public final class NetworkLinks {
+  /// A failed netlink operation.
+  public struct Error: Swift.Error, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var message: String
+    public var description: String { "\(operation): \(message)" }
+  }
+
+  private let socket: OpaquePointer
+
+  public init() throws {
+    guard let socket = nl_socket_alloc() else {
+      throw Error(operation: "netlink", message: "cannot allocate a socket")
+    }
+    let connected = nl_connect(socket, NETLINK_ROUTE)
+    guard connected >= 0 else {
+      nl_socket_free(socket)
+      throw Error(operation: "netlink", message: NetworkLinks.describe(connected))
+    }
+    self.socket = socket
+  }
+
+  deinit {
+    nl_socket_free(socket)
+  }
+
+  static func describe(_ code: Int32) -> String {
+    String(cString: nl_geterror(code))
+  }
+
+  /// `ip -d link show NAME`: the link with its VFs' settings.
+  public func link(named name: String) throws -> NetworkLink {
+    let link = try fetch(name)
+    defer { rtnl_link_put(link) }
+    var count: UInt32 = 0
+    var vfs: [VFLinkSettings] = []
+    if rtnl_link_get_num_vf(link, &count) == 0 {
+      for index in 0..<count {
+        guard let vf = rtnl_link_vf_get(link, index) else { continue }
+        defer { rtnl_link_vf_put(vf) }
+        vfs.append(settings(of: vf, index: Int(index)))
+      }
+    }
+    return NetworkLink(
+      name: name, index: Int32(rtnl_link_get_ifindex(link)),
+      isUp: rtnl_link_get_flags(link) & UInt32(IFF_UP) != 0,
+      mtu: Int(rtnl_link_get_mtu(link)), vfs: vfs)
+  }
+
+  private func fetch(_ name: String) throws -> OpaquePointer {
+    var link: OpaquePointer?
+    let result = rtnl_link_get_kernel(socket, 0, name, &link)
+    guard result >= 0, let link else {
+      throw Error(operation: "reading link \(name)", message: NetworkLinks.describe(result))
+    }
+    return link
+  }
+
+  private func settings(of vf: OpaquePointer, index: Int) -> VFLinkSettings {
+    var result = VFLinkSettings(index: index, mac: nil, vlan: 0)
+    var address: OpaquePointer?
+    if rtnl_link_vf_get_addr(vf, &address) == 0, let address,
+      let raw = nl_addr_get_binary_addr(address)
+    {
+      let length = Int(nl_addr_get_len(address))
+      result.mac = MACAddress(
+        bytes: Array(UnsafeRawBufferPointer(start: raw, count: min(length, 6))))
+    }
+    var vlans: UnsafeMutablePointer<nl_vf_vlans_t>?
+    if rtnl_link_vf_get_vlans(vf, &vlans) == 0, let vlans, vlans.pointee.size > 0 {
+      result.vlan = Int(vlans.pointee.vlans[0].vf_vlan)
+      rtnl_link_vf_vlan_put(vlans)
+    }
+    var value: UInt32 = 0
+    if rtnl_link_vf_get_trust(vf, &value) == 0 { result.trust = value == 1 }
+    // Drivers that cannot check report UINT32_MAX.
+    if rtnl_link_vf_get_spoofchk(vf, &value) == 0, value <= 1 { result.spoofCheck = value == 1 }
+    if rtnl_link_vf_get_linkstate(vf, &value) == 0 { result.linkState = VFLinkState(kernel: value) }
+    var rate = nl_vf_rate()
+    if rtnl_link_vf_get_rate(vf, &rate) == 0 {
+      result.maxTxRate = Int(rate.api == Int32(RTNL_LINK_VF_RATE_API_NEW.rawValue) ? rate.max_tx_rate : rate.rate)
+    }
+    return result
+  }
+
+  /// `ip link set PF vf INDEX SETTING`.
+  public func change(pf name: String, vf index: Int, _ change: VFLinkChange) throws {
+    let original = try fetch(name)
+    defer { rtnl_link_put(original) }
+    guard let changes = rtnl_link_alloc() else {
+      throw Error(operation: "netlink", message: "out of memory")
+    }
+    defer { rtnl_link_put(changes) }
+    guard let vf = rtnl_link_vf_alloc() else {
+      throw Error(operation: "netlink", message: "out of memory")
+    }
+    defer { rtnl_link_vf_put(vf) }
+    rtnl_link_vf_set_index(vf, UInt32(index))
+    switch change {
+    case .mac(let mac):
+      let address = mac.bytes.withUnsafeBytes { nl_addr_build(AF_LLC, $0.baseAddress, 6) }
+      rtnl_link_vf_set_addr(vf, address)
+      nl_addr_put(address)
+    case .vlan(let id):
+      var vlans: UnsafeMutablePointer<nl_vf_vlans_t>?
+      guard rtnl_link_vf_vlan_alloc(&vlans, 1) == 0, let vlans else {
+        throw Error(operation: "netlink", message: "out of memory")
+      }
+      vlans.pointee.vlans[0].vf_vlan = UInt32(id)
+      vlans.pointee.vlans[0].vf_vlan_qos = 0
+      vlans.pointee.vlans[0].vf_vlan_proto = 0x8100  // ETH_P_8021Q
+      rtnl_link_vf_set_vlans(vf, vlans)
+      rtnl_link_vf_vlan_put(vlans)
+    case .trust(let on):
+      rtnl_link_vf_set_trust(vf, on ? 1 : 0)
+    case .spoofCheck(let on):
+      rtnl_link_vf_set_spoofchk(vf, on ? 1 : 0)
+    case .linkState(let state):
+      rtnl_link_vf_set_linkstate(vf, state.kernelValue)
+    case .maxTxRate(let mbps):
+      var rate = nl_vf_rate()
+      rate.api = Int32(RTNL_LINK_VF_RATE_API_NEW.rawValue)
+      rate.max_tx_rate = UInt32(mbps)
+      rate.min_tx_rate = 0
+      rtnl_link_vf_set_rate(vf, &rate)
+    }
+    let added = rtnl_link_vf_add(changes, vf)
+    guard added >= 0 else {
+      throw Error(operation: "ip link set \(name) vf \(index) \(change)", message: NetworkLinks.describe(added))
+    }
+    try apply(original, changes, "ip link set \(name) vf \(index) \(change)")
+  }
+
+  /// `ip link set NAME up`.
+  public func setUp(_ name: String) throws {
+    let original = try fetch(name)
+    defer { rtnl_link_put(original) }
+    guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
+    defer { rtnl_link_put(changes) }
+    rtnl_link_set_flags(changes, UInt32(IFF_UP))
+    try apply(original, changes, "ip link set \(name) up")
+  }
+
+  /// `ip link set NAME mtu MTU`.
+  public func setMTU(_ name: String, _ mtu: Int) throws {
+    let original = try fetch(name)
+    defer { rtnl_link_put(original) }
+    guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
+    defer { rtnl_link_put(changes) }
+    rtnl_link_set_mtu(changes, UInt32(mtu))
+    try apply(original, changes, "ip link set \(name) mtu \(mtu)")
+  }
+
+  private func apply(_ original: OpaquePointer, _ changes: OpaquePointer, _ operation: String) throws {
+    let result = rtnl_link_change(socket, original, changes, 0)
+    guard result >= 0 else {
+      throw Error(operation: operation, message: NetworkLinks.describe(result))
+    }
+  }
+
+  /// The addresses on an interface that mean it is in use (`ip addr show dev NAME`, without the
+  /// link-local ones every interface that is up gets).
+  public func routableAddresses(ifindex: Int32) throws -> [String] {
+    var cache: OpaquePointer?
+    let result = rtnl_addr_alloc_cache(socket, &cache)
+    guard result >= 0, let cache else {
+      throw Error(operation: "ip addr show", message: NetworkLinks.describe(result))
+    }
+    defer { nl_cache_free(cache) }
+    var addresses: [String] = []
+    var object = nl_cache_get_first(cache)
+    while let current = object {
+      let address = current
+      if rtnl_addr_get_ifindex(address) == ifindex,
+        rtnl_addr_get_scope(address) < Int32(RT_SCOPE_LINK.rawValue),
+        let local = rtnl_addr_get_local(address)
+      {
+        var buffer = [CChar](repeating: 0, count: 128)
+        addresses.append(String(cString: nl_addr2str(local, &buffer, buffer.count)))
+      }
+      object = nl_cache_get_next(current)
+    }
+    return addresses
+  }
+}

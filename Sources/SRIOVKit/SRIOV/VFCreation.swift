@@ -1,0 +1,527 @@
+/// One VF after `create-vfs`, as read back from sysfs and rtnetlink.
+public struct VFState: Sendable, Equatable, JSONRepresentable {
+  public var index: Int
+  public var address: PCIAddress
+  public var interface: String?
+  public var driver: String?
+  public var settings: VFLinkSettings?
+
+  public var json: JSON {
+    .object([
+      ("index", .int(index)),
+      ("pci_address", .string(address.description)),
+      ("interface", .string(interface)),
+      ("driver", .string(driver)),
+      ("mac", .string(settings?.mac?.description)),
+      ("vlan", .int(settings?.vlan)),
+      ("trust", settings?.trust.map(JSON.bool) ?? .null),
+      ("spoofchk", settings?.spoofCheck.map(JSON.bool) ?? .null),
+      ("link_state", .string(settings?.linkState?.rawValue)),
+      ("max_tx_rate", .int(settings?.maxTxRate)),
+    ])
+  }
+}
+
+/// What `create-vfs` did, or with `--dry-run` would do.
+public struct VFCreationResult: Sendable, Equatable, JSONRepresentable {
+  public var pf: PCIAddress
+  public var interface: String?
+  public var changed: Bool
+  public var dryRun: Bool
+  /// The VF count before the run.
+  public var previous: Int
+  /// The VF count after it (with `--dry-run`, the count asked for).
+  public var numVFs: Int
+  /// Each change, in the order made, as a sentence.
+  public var actions: [String]
+  public var vfs: [VFState]
+
+  public var json: JSON {
+    .object([
+      ("pf", .string(pf.description)),
+      ("interface", .string(interface)),
+      ("changed", .bool(changed)),
+      ("dry_run", .bool(dryRun)),
+      ("previous", .int(previous)),
+      ("num_vfs", .int(numVFs)),
+      ("actions", .array(actions.map(JSON.string))),
+      ("vfs", .array(vfs.map(\.json))),
+    ])
+  }
+}
+
+/// Why `create-vfs` stopped. Each description says what happened and what to do.
+public enum VFCreationError: Error, Equatable, CustomStringConvertible {
+  case notLive(HostRoot)
+  case countAboveTotal(pf: PCIAddress, count: Int, total: Int, remedy: String?)
+  case noInterface(pf: PCIAddress)
+  case inUse(pf: PCIAddress, [String])
+  case kernelRefused(pf: PCIAddress, message: String, remedy: String, actual: Int)
+  case writeHung(pf: PCIAddress, count: Int, seconds: Double)
+  case notReady(pf: PCIAddress, seconds: Double, missing: [String])
+  case noIOMMUGroup(vf: PCIAddress, driver: String)
+  case bindFailed(vf: PCIAddress, driver: String, reason: String)
+  case settingFailed(String)
+  case notApplied(vf: Int, setting: String, reported: String)
+
+  public var description: String {
+    switch self {
+    case .notLive(let root):
+      return "create-vfs changes the running kernel; under --root \(root) only --dry-run is possible"
+    case .countAboveTotal(let pf, let count, let total, let remedy):
+      if total == 0 {
+        return "\(pf) offers no VFs (sriov_totalvfs is 0): SR-IOV is disabled in the NIC's firmware or the BIOS"
+          + (remedy.map { "; \($0)" } ?? "")
+      }
+      return "\(pf) allows at most \(total) VFs (sriov_totalvfs); \(count) were asked for. Nothing was changed"
+    case .noInterface(let pf):
+      return "\(pf) has no network interface, which VF settings (--mac, --vlan, ...) are made through; bind the PF's network driver first"
+    case .inUse(let pf, let vfs):
+      return "\(pf): changing the VF count destroys every VF, and these are in use: "
+        + vfs.joined(separator: "; ") + ". Nothing was changed; stop using them or add --force"
+    case .kernelRefused(let pf, let message, let remedy, let actual):
+      return "\(pf): \(message); \(remedy). The PF now has \(actual) VFs"
+    case .writeHung(let pf, let count, let seconds):
+      return "\(pf): writing \(count) to sriov_numvfs had not returned after \(Int(seconds)) s: the PF driver "
+        + "is stuck (see the kernel log); the write may still complete"
+    case .notReady(let pf, let seconds, let missing):
+      return "\(pf): the VFs were not ready after \(Int(seconds)) s: " + missing.joined(separator: "; ")
+    case .noIOMMUGroup(let vf, let driver):
+      return "\(vf) is in no IOMMU group, which \(driver) needs: enable the IOMMU (see 'sriovctl check')"
+    case .bindFailed(let vf, let driver, let reason):
+      return "binding \(vf) to \(driver) failed: \(reason)"
+    case .settingFailed(let message):
+      return message
+    case .notApplied(let vf, let setting, let reported):
+      return "VF \(vf): \(setting) was accepted but the driver reports \(reported)"
+    }
+  }
+}
+
+/// `sriovctl create-vfs`: brings a PF to exactly N VFs configured as asked, safely and
+/// idempotently (Documentation/PCI/pci-iov-howto.rst; `ip link set PF vf N ...`).
+public enum VFCreation {
+  /// Plans the changes and, unless `dryRun`, makes them and waits until the VFs are ready.
+  ///
+  /// - Parameter progress: called with each action as it is about to be made.
+  public static func run(
+    _ request: VFRequest, root: HostRoot, dryRun: Bool,
+    progress: @escaping (String) -> Void = { _ in }
+  ) throws -> VFCreationResult {
+    try request.validate()
+    guard dryRun || root.isLive else { throw VFCreationError.notLive(root) }
+    let deadline = Deadline(secondsFromNow: request.timeout)
+    // Concurrent runs take turns; the state is read only once the lock is held.
+    let lock = dryRun ? nil : try RunLock(root: root)
+    defer { withExtendedLifetime(lock) {} }
+    var run = try Run(request: request, root: root, dryRun: dryRun, deadline: deadline, progress: progress)
+    return try run.execute()
+  }
+
+  /// One run's state.
+  private struct Run {
+    let request: VFRequest
+    let root: HostRoot
+    let dryRun: Bool
+    let deadline: Deadline
+    let progress: (String) -> Void
+    let sysfs: PCIDeviceAttributes
+    let links: NetworkLinks?
+    let modules: KernelModules?
+    var pf: PhysicalFunction
+    var actions: [String] = []
+    /// Set while `sriov_drivers_autoprobe` is held at 0 so that new VFs wait for --driver.
+    var suspendedAutoprobe = false
+
+    init(
+      request: VFRequest, root: HostRoot, dryRun: Bool, deadline: Deadline,
+      progress: @escaping (String) -> Void
+    ) throws {
+      self.request = request
+      self.root = root
+      self.dryRun = dryRun
+      self.deadline = deadline
+      self.progress = progress
+      sysfs = PCIDeviceAttributes(root: root)
+      let inventory = try Inventory.discover(root: root)
+      pf = try inventory.select([request.pf], root: root)[0]
+      links = root.isLive ? try NetworkLinks() : nil
+      modules = try? KernelModules(root: root)
+    }
+
+    private var directory: String { sysfs.directory(pf.address) }
+    private var interface: String? { pf.interfaces.first }
+    private var udevRunning: Bool { root.exists("/run/udev/control") }
+
+    /// Records an action and, unless this is a dry run, performs it.
+    private mutating func act(_ action: String, _ body: () throws -> Void) throws {
+      actions.append(action)
+      guard !dryRun else { return }
+      progress(action)
+      try body()
+    }
+
+    mutating func execute() throws -> VFCreationResult {
+      let count = request.count
+      guard count <= pf.totalVFs else {
+        throw VFCreationError.countAboveTotal(
+          pf: pf.address, count: count, total: pf.totalVFs,
+          remedy: pf.totalVFs == 0 ? Readiness.firmwareRemedy(pf) : nil)
+      }
+      if request.wantsLinkSettings || request.mtu != nil, interface == nil {
+        throw VFCreationError.noInterface(pf: pf.address)
+      }
+      let previous = pf.numVFs
+      defer {
+        if suspendedAutoprobe { try? root.writeAttribute(directory + "/sriov_drivers_autoprobe", "1") }
+      }
+      try setAutoprobe()
+      try setMTU()
+      if previous != count {
+        try changeCount(from: previous, to: count)
+      }
+      if count > 0, let driver = request.driver {
+        try bind(to: driver)
+      }
+      if count > 0, request.wantsLinkSettings {
+        try configureLinks()
+      }
+      let vfs = try finalState()
+      return VFCreationResult(
+        pf: pf.address, interface: interface, changed: !actions.isEmpty, dryRun: dryRun,
+        previous: previous, numVFs: dryRun ? count : vfs.count, actions: actions, vfs: vfs)
+    }
+
+    // MARK: The PF
+
+    private mutating func setAutoprobe() throws {
+      guard let wanted = request.autoprobe, pf.driversAutoprobe != wanted else { return }
+      let root = self.root
+      let path = directory + "/sriov_drivers_autoprobe"
+      try act("set sriov_drivers_autoprobe to \(wanted ? 1 : 0)") {
+        try root.writeAttribute(path, wanted ? "1" : "0")
+      }
+    }
+
+    private mutating func setMTU() throws {
+      guard let mtu = request.mtu, let interface else { return }
+      let current = try links?.link(named: interface).mtu
+        ?? root.readInteger("/sys/class/net/\(interface)/mtu")
+      guard current != mtu else { return }
+      let links = self.links
+      try act("set the MTU of \(interface) to \(mtu)") { try links?.setMTU(interface, mtu) }
+    }
+
+    // MARK: The count
+
+    private mutating func changeCount(from previous: Int, to count: Int) throws {
+      if previous > 0 {
+        let busy = try vfsInUse()
+        if !busy.isEmpty && !request.force {
+          throw VFCreationError.inUse(pf: pf.address, busy)
+        }
+        let note = busy.isEmpty ? "" : " (--force: \(busy.count) in use)"
+        let (pf, root, deadline, timeout) = (self.pf, self.root, self.deadline, request.timeout)
+        try act("remove the \(previous) VFs: write 0 to sriov_numvfs\(note)") {
+          try Run.writeCount(0, pf: pf, root: root, deadline: deadline, timeout: timeout)
+        }
+      }
+      guard count > 0 else { return }
+      if let interface, let links, try !links.link(named: interface).isUp {
+        try act("bring \(interface) up") { try links.setUp(interface) }
+      } else if interface != nil, links == nil, dryRun,
+        (try? root.readInteger("/sys/class/net/\(interface!)/flags")).flatMap({ $0 }).map({ $0 & 1 == 0 }) == true
+      {
+        actions.append("bring \(interface!) up")
+      }
+      // With --driver, VFs are created without probing their default driver, so no netdev
+      // comes and goes before they are bound to the one asked for.
+      let autoprobe = request.autoprobe ?? pf.driversAutoprobe ?? true
+      let suspendProbe = request.driver != nil && autoprobe
+      var expectation = Expectation.none
+      if let driver = request.driver {
+        expectation = .driver(driver.description)
+      } else if autoprobe, let vfDriver = try prepareDefaultDriver() {
+        expectation = .driver(vfDriver)
+      }
+      let monitor = dryRun ? nil : try UeventMonitor()
+      let root = self.root
+      let autoprobePath = directory + "/sriov_drivers_autoprobe"
+      if suspendProbe && !dryRun {
+        try root.writeAttribute(autoprobePath, "0")
+        suspendedAutoprobe = true
+      }
+      let (pf, deadline, timeout) = (self.pf, self.deadline, request.timeout)
+      try act("create \(count) VFs: write \(count) to sriov_numvfs") {
+        try Run.writeCount(count, pf: pf, root: root, deadline: deadline, timeout: timeout)
+      }
+      if let monitor, request.driver == nil {
+        try waitUntilReady(count: count, expectation: expectation, monitor: monitor)
+      }
+    }
+
+    /// Writes the count, explaining a refusal and reporting the state the kernel left.
+    private static func writeCount(
+      _ count: Int, pf: PhysicalFunction, root: HostRoot, deadline: Deadline, timeout: Double
+    ) throws {
+      switch NumVFs.write(count, pf: pf.address, root: root, deadline: deadline) {
+      case .done: return
+      case .hung:
+        throw VFCreationError.writeHung(pf: pf.address, count: count, seconds: timeout)
+      case .failed(let code):
+        let (message, remedy) = NumVFs.explain(code, count: count, pf: pf)
+        let path = "/sys/bus/pci/devices/\(pf.address)/sriov_numvfs"
+        let actual = (try? root.readInteger(path)).flatMap { $0 } ?? 0
+        throw VFCreationError.kernelRefused(pf: pf.address, message: message, remedy: remedy, actual: actual)
+      }
+    }
+
+    /// The VFs that destroying them would hurt: bound to a driver other than their own (vfio-pci
+    /// for a VM or DPDK), their netdev gone to another network namespace, or up with addresses.
+    private func vfsInUse() throws -> [String] {
+      let defaults = Set(vfDefaultDrivers().map { $0.replacingDashes() })
+      var busy: [String] = []
+      for vf in pf.vfs {
+        let name = "VF \(vf.index) (\(vf.address)\(vf.interface.map { ", \($0)" } ?? ""))"
+        if let driver = vf.driver {
+          let own = defaults.isEmpty ? !(DriverName(driver)?.isUserspaceIO ?? false) : defaults.contains(driver.replacingDashes())
+          if !own {
+            busy.append("\(name) is bound to \(driver)")
+            continue
+          }
+          if vf.interface == nil {
+            busy.append("\(name) has its network interface in another network namespace")
+            continue
+          }
+        }
+        if let interface = vf.interface, let links,
+          (try root.readInteger("/sys/class/net/\(interface)/flags")).map({ $0 & 1 == 1 }) == true
+        {
+          let index = try root.readInteger("/sys/class/net/\(interface)/ifindex") ?? 0
+          let addresses = try links.routableAddresses(ifindex: Int32(index))
+          if !addresses.isEmpty {
+            busy.append("\(name) is up with \(addresses.joined(separator: ", "))")
+          }
+        }
+      }
+      return busy
+    }
+
+    /// The modules that claim this PF's VFs, by modalias.
+    private func vfDefaultDrivers() -> [String] {
+      guard let modules, let alias = Readiness.vfModalias(pf, root: root) else { return [] }
+      return modules.modules(matching: alias)
+    }
+
+    /// The driver the kernel will bind to new VFs, loaded now when no udevd would load it;
+    /// `nil` when none is available (the VFs are then left unbound, and not waited for).
+    private mutating func prepareDefaultDriver() throws -> String? {
+      guard let modules, let driver = vfDefaultDrivers().first else { return nil }
+      switch modules.availability(of: driver) {
+      case .loaded, .builtIn: return driver
+      case .missing: return nil
+      case .loadable, .blacklisted:
+        if udevRunning { return driver }
+        try act("load the VF driver \(driver)") { try modules.load(driver) }
+        return driver
+      }
+    }
+
+    /// What a ready VF looks like.
+    private enum Expectation {
+      case none
+      /// Bound to this driver (module names and driver names treat `-` and `_` alike).
+      case driver(String)
+    }
+
+    /// Waits, on uevents, until every VF exists, is bound as expected and, when its driver makes
+    /// a netdev, has one that udev (when it runs) has finished with.
+    private func waitUntilReady(count: Int, expectation: Expectation, monitor: UeventMonitor) throws {
+      while true {
+        let missing = try notReady(count: count, expectation: expectation)
+        if missing.isEmpty { return }
+        if !monitor.waitForEvents(until: deadline) {
+          let stillMissing = try notReady(count: count, expectation: expectation)
+          if stillMissing.isEmpty { return }
+          throw VFCreationError.notReady(pf: pf.address, seconds: request.timeout, missing: stillMissing)
+        }
+      }
+    }
+
+    private func notReady(count: Int, expectation: Expectation) throws -> [String] {
+      let created = Dictionary(try sysfs.virtualFunctionLinks(pf.address), uniquingKeysWith: { a, _ in a })
+      var missing: [String] = []
+      for index in 0..<count {
+        guard let address = created[index] else {
+          missing.append("VF \(index) was not created")
+          continue
+        }
+        let driver = try sysfs.driver(address)
+        if case .driver(let wanted) = expectation, driver?.replacingDashes() != wanted.replacingDashes() {
+          missing.append("VF \(index) (\(address)) is not bound to \(wanted)")
+          continue
+        }
+        guard let driver, !(DriverName(driver)?.isUserspaceIO ?? true) else { continue }
+        guard let name = try sysfs.interfaces(address).first else {
+          missing.append("VF \(index) (\(address)) has no network interface yet")
+          continue
+        }
+        if udevRunning, let ifindex = try root.readInteger("/sys/class/net/\(name)/ifindex"),
+          !root.exists("/run/udev/data/n\(ifindex)")
+        {
+          missing.append("VF \(index) (\(address)): udev has not finished with \(name)")
+        }
+      }
+      return missing
+    }
+
+    // MARK: Drivers
+
+    private mutating func bind(to driver: DriverName) throws {
+      let name = driver.description
+      let created = dryRun && pf.numVFs != request.count ? [] : try sysfs.virtualFunctionLinks(pf.address)
+      guard !created.isEmpty else {
+        actions.append("bind VFs 0-\(request.count - 1) to \(name) (driver_override)")
+        return
+      }
+      var pending: [(Int, PCIAddress, String?)] = []
+      for (index, vf) in created.prefix(request.count) {
+        let bound = try sysfs.driver(vf)
+        let override = try root.readAttribute(sysfs.directory(vf) + "/driver_override")
+        if bound?.replacingDashes() != name.replacingDashes() || override != name {
+          pending.append((index, vf, bound))
+        }
+      }
+      guard !pending.isEmpty else { return }
+      if name.hasPrefix("vfio") {
+        for (_, vf, _) in pending where try sysfs.iommuGroup(vf) == nil {
+          throw VFCreationError.noIOMMUGroup(vf: vf, driver: name)
+        }
+      }
+      if let modules, modules.availability(of: name) != .loaded, modules.availability(of: name) != .builtIn {
+        try act("load the kernel module \(name)") { try modules.load(name) }
+      }
+      let root = self.root
+      let sysfs = self.sysfs
+      for (index, vf, bound) in pending {
+        try act("bind VF \(index) (\(vf)) to \(name)" + (bound.map { " (was \($0))" } ?? "")) {
+          let directory = sysfs.directory(vf)
+          try root.writeAttribute(directory + "/driver_override", name)
+          if bound != nil { try root.writeAttribute(directory + "/driver/unbind", vf.description) }
+          do {
+            try root.writeAttribute("/sys/bus/pci/drivers_probe", vf.description)
+          } catch HostError.writeFailed(_, _, let code) {
+            throw VFCreationError.bindFailed(vf: vf, driver: name, reason: Errno.describe(code))
+          }
+          let now = try sysfs.driver(vf)
+          guard now?.replacingDashes() == name.replacingDashes() else {
+            throw VFCreationError.bindFailed(
+              vf: vf, driver: name, reason: "the VF is bound to \(now ?? "no driver") (see the kernel log)")
+          }
+        }
+      }
+    }
+
+    // MARK: VF settings
+
+    private mutating func configureLinks() throws {
+      guard let interface else { return }
+      let current = try links?.link(named: interface).vfs ?? []
+      let permanent = request.macs == .auto ? try autoMACBase(interface) : nil
+      for index in 0..<request.count {
+        let now = current.first { $0.index == index }
+        var wanted: [VFLinkChange] = []
+        switch request.macs {
+        case .unchanged: break
+        case .auto: if let permanent { wanted.append(.mac(MACAddress.derived(from: permanent, index: index))) }
+        case .explicit(let macs): if let mac = macs[index] { wanted.append(.mac(mac)) }
+        }
+        if let vlan = request.vlans.value(for: index) { wanted.append(.vlan(vlan)) }
+        if let trust = request.trust.value(for: index) { wanted.append(.trust(trust)) }
+        if let check = request.spoofCheck.value(for: index) { wanted.append(.spoofCheck(check)) }
+        if let state = request.linkState.value(for: index) { wanted.append(.linkState(state)) }
+        if let rate = request.maxTxRate.value(for: index) { wanted.append(.maxTxRate(rate)) }
+        for change in wanted where !(now.map { Run.satisfies($0, change) } ?? false) {
+          let links = self.links
+          try act("set VF \(index) \(change)") {
+            do {
+              try links?.change(pf: interface, vf: index, change)
+            } catch let error as NetworkLinks.Error {
+              throw VFCreationError.settingFailed("\(error)")
+            }
+          }
+        }
+      }
+      guard !dryRun, let links else { return }
+      // Read back: a driver may accept a setting and not apply it.
+      let after = try links.link(named: interface).vfs
+      for index in 0..<request.count {
+        guard let settings = after.first(where: { $0.index == index }) else { continue }
+        for change in requestedChanges(index, permanent) where !Run.satisfies(settings, change) {
+          throw VFCreationError.notApplied(vf: index, setting: change.description, reported: Run.reported(settings, change))
+        }
+      }
+    }
+
+    private func requestedChanges(_ index: Int, _ permanent: MACAddress?) -> [VFLinkChange] {
+      var changes: [VFLinkChange] = []
+      switch request.macs {
+      case .unchanged: break
+      case .auto: if let permanent { changes.append(.mac(MACAddress.derived(from: permanent, index: index))) }
+      case .explicit(let macs): if let mac = macs[index] { changes.append(.mac(mac)) }
+      }
+      if let vlan = request.vlans.value(for: index) { changes.append(.vlan(vlan)) }
+      if let trust = request.trust.value(for: index) { changes.append(.trust(trust)) }
+      if let check = request.spoofCheck.value(for: index) { changes.append(.spoofCheck(check)) }
+      if let state = request.linkState.value(for: index) { changes.append(.linkState(state)) }
+      if let rate = request.maxTxRate.value(for: index) { changes.append(.maxTxRate(rate)) }
+      return changes
+    }
+
+    /// The PF's permanent MAC (`ethtool -P`), or its current one when the driver has none.
+    private func autoMACBase(_ interface: String) throws -> MACAddress? {
+      if root.isLive, let permanent = permanentMAC(of: interface) { return permanent }
+      return try root.readAttribute("/sys/class/net/\(interface)/address").flatMap(MACAddress.init)
+    }
+
+    static func satisfies(_ settings: VFLinkSettings, _ change: VFLinkChange) -> Bool {
+      switch change {
+      case .mac(let mac): return settings.mac == mac
+      case .vlan(let vlan): return settings.vlan == vlan
+      case .trust(let on): return settings.trust == on
+      case .spoofCheck(let on): return settings.spoofCheck == on
+      case .linkState(let state): return settings.linkState == state
+      case .maxTxRate(let rate): return settings.maxTxRate == rate
+      }
+    }
+
+    static func reported(_ settings: VFLinkSettings, _ change: VFLinkChange) -> String {
+      switch change {
+      case .mac: return settings.mac.map { "mac \($0)" } ?? "no mac"
+      case .vlan: return "vlan \(settings.vlan)"
+      case .trust: return settings.trust.map { "trust \($0 ? "on" : "off")" } ?? "no trust setting"
+      case .spoofCheck: return settings.spoofCheck.map { "spoofchk \($0 ? "on" : "off")" } ?? "no spoofchk setting"
+      case .linkState: return settings.linkState.map { "state \($0.rawValue)" } ?? "no link state"
+      case .maxTxRate: return settings.maxTxRate.map { "max_tx_rate \($0)" } ?? "no rate"
+      }
+    }
+
+    // MARK: The result
+
+    private func finalState() throws -> [VFState] {
+      guard !dryRun else {
+        // The VFs as they are now, when the count stays; the plan says what would change.
+        guard pf.numVFs == request.count else { return [] }
+        return pf.vfs.map {
+          VFState(index: $0.index, address: $0.address, interface: $0.interface, driver: $0.driver, settings: nil)
+        }
+      }
+      let settings = try interface.flatMap { try links?.link(named: $0).vfs } ?? []
+      return try sysfs.virtualFunctionLinks(pf.address).map { index, address in
+        VFState(
+          index: index, address: address, interface: try sysfs.interfaces(address).first,
+          driver: try sysfs.driver(address), settings: settings.first { $0.index == index })
+      }
+    }
+  }
+}

@@ -1,0 +1,210 @@
+/// A setting given for every VF (`--vlan 100`) or for one VF (`--vlan 2=100`); a per-VF value
+/// wins over the value for all.
+public struct PerVF<Value: Sendable & Equatable>: Sendable, Equatable {
+  public var all: Value?
+  public var byIndex: [Int: Value]
+
+  public init(all: Value? = nil, byIndex: [Int: Value] = [:]) {
+    self.all = all
+    self.byIndex = byIndex
+  }
+
+  /// The value wanted for VF `index`, or `nil` when none was asked for.
+  public func value(for index: Int) -> Value? { byIndex[index] ?? all }
+
+  public var isEmpty: Bool { all == nil && byIndex.isEmpty }
+
+  /// Parses the occurrences of one option: each `VALUE` or `INDEX=VALUE`.
+  ///
+  /// - Throws: ``VFRequestError/invalidValue(option:value:expected:)`` naming the option.
+  public static func parse(
+    _ occurrences: [String], option: String, expected: String, _ value: (String) -> Value?
+  ) throws -> PerVF<Value> {
+    var result = PerVF()
+    for text in occurrences {
+      if let equals = text.firstIndex(of: "=") {
+        let indexText = text[..<equals]
+        let valueText = String(text[text.index(after: equals)...])
+        guard let index = Int(indexText), index >= 0, index < 4096 else {
+          throw VFRequestError.invalidValue(option: option, value: text, expected: "INDEX=\(expected) with a VF index")
+        }
+        guard let parsed = value(valueText) else {
+          throw VFRequestError.invalidValue(option: option, value: text, expected: expected)
+        }
+        guard result.byIndex[index] == nil else {
+          throw VFRequestError.invalidValue(option: option, value: text, expected: "one value per VF")
+        }
+        result.byIndex[index] = parsed
+      } else {
+        guard let parsed = value(text) else {
+          throw VFRequestError.invalidValue(option: option, value: text, expected: expected)
+        }
+        guard result.all == nil else {
+          throw VFRequestError.invalidValue(option: option, value: text, expected: "one value for all VFs")
+        }
+        result.all = parsed
+      }
+    }
+    return result
+  }
+
+  /// The largest VF index named, if any.
+  var highestIndex: Int? { byIndex.keys.max() }
+}
+
+/// `on` or `off`, as `ip link` spells booleans.
+public func parseOnOff(_ text: String) -> Bool? {
+  switch text {
+  case "on": return true
+  case "off": return false
+  default: return nil
+  }
+}
+
+extension MACRequest {
+  /// Parses `--mac` occurrences: `auto`, or `INDEX=MAC` for some VFs.
+  public static func parse(_ occurrences: [String]) throws -> MACRequest {
+    guard !occurrences.isEmpty else { return .unchanged }
+    if occurrences == ["auto"] { return .auto }
+    guard !occurrences.contains("auto") else {
+      throw VFRequestError.invalidValue(option: "--mac", value: "auto", expected: "either 'auto' or INDEX=MAC values, not both")
+    }
+    let perVF = try PerVF<MACAddress>.parse(
+      occurrences, option: "--mac", expected: "INDEX=MAC (02:11:22:33:44:55) or auto", MACAddress.init)
+    guard perVF.all == nil else {
+      throw VFRequestError.invalidValue(
+        option: "--mac", value: perVF.all!.description, expected: "INDEX=MAC: one address cannot serve every VF")
+    }
+    return .explicit(perVF.byIndex)
+  }
+}
+
+/// How VF MAC addresses are chosen.
+public enum MACRequest: Sendable, Equatable {
+  /// Leave them as the driver set them.
+  case unchanged
+  /// A stable, locally administered address per VF derived from the PF's permanent MAC.
+  case auto
+  /// Given addresses for some VFs.
+  case explicit([Int: MACAddress])
+}
+
+/// What `sriovctl create-vfs` is asked to bring a PF to. Built from validated values only.
+public struct VFRequest: Sendable, Equatable {
+  public var pf: PFSelector
+  public var count: Int
+  /// Bind every VF to this driver (vfio-pci for DPDK) through `driver_override`.
+  public var driver: DriverName?
+  /// `sriov_drivers_autoprobe`.
+  public var autoprobe: Bool?
+  public var macs: MACRequest
+  public var vlans: PerVF<Int>
+  public var trust: PerVF<Bool>
+  public var spoofCheck: PerVF<Bool>
+  public var linkState: PerVF<VFLinkState>
+  public var maxTxRate: PerVF<Int>
+  /// The PF's MTU.
+  public var mtu: Int?
+  /// Destroy VFs in use when the count must change.
+  public var force: Bool
+  /// Seconds for the whole run: the kernel's write, the VFs' drivers and udev.
+  public var timeout: Double
+
+  public init(
+    pf: PFSelector, count: Int, driver: DriverName? = nil, autoprobe: Bool? = nil,
+    macs: MACRequest = .unchanged, vlans: PerVF<Int> = .init(), trust: PerVF<Bool> = .init(),
+    spoofCheck: PerVF<Bool> = .init(), linkState: PerVF<VFLinkState> = .init(),
+    maxTxRate: PerVF<Int> = .init(), mtu: Int? = nil, force: Bool = false, timeout: Double = 60
+  ) {
+    self.pf = pf
+    self.count = count
+    self.driver = driver
+    self.autoprobe = autoprobe
+    self.macs = macs
+    self.vlans = vlans
+    self.trust = trust
+    self.spoofCheck = spoofCheck
+    self.linkState = linkState
+    self.maxTxRate = maxTxRate
+    self.mtu = mtu
+    self.force = force
+    self.timeout = timeout
+  }
+
+  /// Whether any VF setting over netlink was asked for.
+  var wantsLinkSettings: Bool {
+    macs != .unchanged || !vlans.isEmpty || !trust.isEmpty || !spoofCheck.isEmpty
+      || !linkState.isEmpty || !maxTxRate.isEmpty
+  }
+
+  /// Checks what can be checked without the host: counts, indexes and ranges.
+  public func validate() throws {
+    guard count >= 0 else { throw VFRequestError.invalidCount(count) }
+    let indexes: [(String, Int?)] = [
+      ("--vlan", vlans.highestIndex), ("--trust", trust.highestIndex),
+      ("--spoofchk", spoofCheck.highestIndex), ("--link-state", linkState.highestIndex),
+      ("--max-tx-rate", maxTxRate.highestIndex),
+      ("--mac", { if case .explicit(let m) = macs { return m.keys.max() } else { return nil } }()),
+    ]
+    for (option, highest) in indexes {
+      if let highest, highest >= count {
+        throw VFRequestError.indexOutOfRange(option: option, index: highest, count: count)
+      }
+    }
+    for vlan in [vlans.all].compactMap({ $0 }) + Array(vlans.byIndex.values) where !(0...4094).contains(vlan) {
+      throw VFRequestError.invalidValue(option: "--vlan", value: String(vlan), expected: "a VLAN ID from 0 (none) to 4094")
+    }
+    if case .explicit(let macs) = macs {
+      for (index, mac) in macs where mac.isMulticast || mac.isZero {
+        throw VFRequestError.invalidValue(
+          option: "--mac", value: "\(index)=\(mac)", expected: "a unicast, non-zero MAC address")
+      }
+      let unique = Set(macs.values)
+      if unique.count != macs.count {
+        throw VFRequestError.invalidValue(option: "--mac", value: "(repeated)", expected: "a different address for each VF")
+      }
+    }
+    if let mtu, !(68...65535).contains(mtu) {
+      throw VFRequestError.invalidValue(option: "--mtu", value: String(mtu), expected: "an MTU from 68 to 65535")
+    }
+    guard timeout > 0, timeout <= 3600 else {
+      throw VFRequestError.invalidValue(option: "--timeout", value: String(timeout), expected: "1 to 3600 seconds")
+    }
+  }
+}
+
+/// A kernel driver's name, as in `vfio-pci` or `mlx5_core`: letters, digits, `_` and `-`.
+public struct DriverName: Hashable, Sendable, CustomStringConvertible {
+  public let description: String
+
+  public init?(_ text: String) {
+    guard !text.isEmpty, text.count <= 64,
+      text.unicodeScalars.allSatisfy({
+        ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+      })
+    else { return nil }
+    description = text
+  }
+
+  /// Drivers that claim a VF without creating a network interface.
+  var isUserspaceIO: Bool { ["vfio-pci", "vfio_pci", "pci-stub", "uio_pci_generic", "igb_uio"].contains(description) }
+}
+
+/// A request that cannot be carried out as given.
+public enum VFRequestError: Error, Equatable, CustomStringConvertible {
+  case invalidCount(Int)
+  case invalidValue(option: String, value: String, expected: String)
+  case indexOutOfRange(option: String, index: Int, count: Int)
+
+  public var description: String {
+    switch self {
+    case .invalidCount(let count):
+      return "--count \(count) is not a number of VFs (0 or more)"
+    case .invalidValue(let option, let value, let expected):
+      return "\(option) '\(value)': expected \(expected)"
+    case .indexOutOfRange(let option, let index, let count):
+      if count == 0 { return "\(option) names VF \(index), but --count 0 removes every VF" }
+      return "\(option) names VF \(index), but only VFs 0 to \(count - 1) will exist (--count \(count))"
+    }
+  }
+}

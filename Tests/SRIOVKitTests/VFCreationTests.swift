@@ -1,0 +1,165 @@
+import Foundation
+import SRIOVFixtures
+import SRIOVKit
+import XCTest
+
+/// create-vfs without a kernel: request parsing and validation, planning with --dry-run on
+/// fixture hosts, and the words for the kernel's errors. The real kernel is VM tests' job.
+final class VFCreationTests: XCTestCase {
+  private func x710() throws -> HostRoot {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("create-\(UUID().uuidString)").path
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+    try FixtureHosts.x710(at: directory)
+    return try HostRoot(directory)
+  }
+
+  private func plan(_ request: VFRequest, _ root: HostRoot) throws -> VFCreationResult {
+    try VFCreation.run(request, root: root, dryRun: true)
+  }
+
+  private let port0 = PFSelector("ens1f0")!
+  private let port1 = PFSelector("0000:3b:00.1")!
+
+  func testTheSameCountPlansNothing() throws {
+    let result = try plan(VFRequest(pf: port0, count: 4), try x710())
+    XCTAssertFalse(result.changed)
+    XCTAssertEqual(result.actions, [])
+    XCTAssertEqual(result.previous, 4)
+    XCTAssertEqual(result.numVFs, 4)
+    XCTAssertEqual(result.vfs.map(\.interface), ["ens1f0v0", "ens1f0v1", "ens1f0v2", "ens1f0v3"])
+  }
+
+  func testANewCountGoesThroughZero() throws {
+    let result = try plan(VFRequest(pf: port0, count: 2), try x710())
+    XCTAssertTrue(result.changed)
+    XCTAssertTrue(result.dryRun)
+    XCTAssertEqual(
+      result.actions,
+      ["remove the 4 VFs: write 0 to sriov_numvfs", "create 2 VFs: write 2 to sriov_numvfs"])
+    XCTAssertEqual(try plan(VFRequest(pf: port0, count: 0), try x710()).actions, ["remove the 4 VFs: write 0 to sriov_numvfs"])
+    XCTAssertEqual(try plan(VFRequest(pf: port1, count: 3), try x710()).actions, ["create 3 VFs: write 3 to sriov_numvfs"])
+  }
+
+  func testAboveTheTotalIsRefusedWithTheLimit() throws {
+    XCTAssertThrowsError(try plan(VFRequest(pf: port0, count: 65), try x710())) { error in
+      XCTAssertEqual(
+        "\(error)", "0000:3b:00.0 allows at most 64 VFs (sriov_totalvfs); 65 were asked for. Nothing was changed")
+    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cx5-\(UUID().uuidString)").path
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+    try FixtureHosts.connectX5SRIOVDisabled(at: directory)
+    XCTAssertThrowsError(try plan(VFRequest(pf: PFSelector("ens2f0np0")!, count: 1), try HostRoot(directory))) { error in
+      XCTAssertTrue("\(error)".hasPrefix("0000:af:00.0 offers no VFs (sriov_totalvfs is 0)"), "\(error)")
+      XCTAssertTrue("\(error)".contains("mstconfig -d 0000:af:00.0 set SRIOV_EN=1"), "\(error)")
+    }
+  }
+
+  func testAVFIsNotAPF() throws {
+    XCTAssertThrowsError(try plan(VFRequest(pf: PFSelector("ens1f0v1")!, count: 1), try x710())) { error in
+      XCTAssertTrue("\(error)".contains("is a virtual function of 0000:3b:00.0"), "\(error)")
+    }
+  }
+
+  func testChangesUnderAnotherRootNeedDryRun() throws {
+    let root = try x710()
+    let before = try root.readAttribute("/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs")
+    XCTAssertThrowsError(try VFCreation.run(VFRequest(pf: port0, count: 2), root: root, dryRun: false)) { error in
+      XCTAssertEqual("\(error)", "create-vfs changes the running kernel; under --root \(root) only --dry-run is possible")
+    }
+    XCTAssertEqual(try root.readAttribute("/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs"), before)
+    XCTAssertFalse(root.exists("/run/sriovctl.lock"), "not even the lock file")
+  }
+
+  func testSettingsDriverAndAutoprobeArePlannedPerVF() throws {
+    var request = VFRequest(pf: port1, count: 2, driver: DriverName("vfio-pci"), autoprobe: false)
+    request.vlans = PerVF(all: 100, byIndex: [1: 200])
+    request.trust = PerVF(byIndex: [0: true])
+    request.macs = .explicit([1: MACAddress("02:00:00:00:00:01")!])
+    let result = try plan(request, try x710())
+    XCTAssertEqual(
+      result.actions,
+      [
+        "set sriov_drivers_autoprobe to 0",
+        "create 2 VFs: write 2 to sriov_numvfs",
+        "bind VFs 0-1 to vfio-pci (driver_override)",
+        "set VF 0 vlan 100", "set VF 0 trust on",
+        "set VF 1 mac 02:00:00:00:00:01", "set VF 1 vlan 200",
+      ])
+  }
+
+  func testRequestsAreValidatedBeforeAnythingIsRead() {
+    func message(_ request: VFRequest) -> String {
+      do {
+        try request.validate()
+        return "valid"
+      } catch {
+        return "\(error)"
+      }
+    }
+    XCTAssertEqual(message(VFRequest(pf: port0, count: -1)), "--count -1 is not a number of VFs (0 or more)")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, vlans: PerVF(byIndex: [2: 5]))),
+      "--vlan names VF 2, but only VFs 0 to 1 will exist (--count 2)")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 0, trust: PerVF(byIndex: [0: true]))),
+      "--trust names VF 0, but --count 0 removes every VF")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, vlans: PerVF(all: 4095))),
+      "--vlan '4095': expected a VLAN ID from 0 (none) to 4094")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, macs: .explicit([0: MACAddress("01:00:5e:00:00:01")!]))),
+      "--mac '0=01:00:5e:00:00:01': expected a unicast, non-zero MAC address")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, macs: .explicit([0: MACAddress("02:00:00:00:00:01")!, 1: MACAddress("02:00:00:00:00:01")!]))),
+      "--mac '(repeated)': expected a different address for each VF")
+    XCTAssertEqual(message(VFRequest(pf: port0, count: 2, mtu: 20)), "--mtu '20': expected an MTU from 68 to 65535")
+    XCTAssertEqual(message(VFRequest(pf: port0, count: 2, timeout: 0)), "--timeout '0.0': expected 1 to 3600 seconds")
+  }
+
+  func testPerVFOptionsParse() throws {
+    let vlans = try PerVF<Int>.parse(["100", "3=200"], option: "--vlan", expected: "a VLAN ID") { Int($0) }
+    XCTAssertEqual(vlans.value(for: 0), 100)
+    XCTAssertEqual(vlans.value(for: 3), 200)
+    XCTAssertThrowsError(try PerVF<Int>.parse(["x=1"], option: "--vlan", expected: "a VLAN ID") { Int($0) }) { error in
+      XCTAssertEqual("\(error)", "--vlan 'x=1': expected INDEX=a VLAN ID with a VF index")
+    }
+    XCTAssertThrowsError(try PerVF<Int>.parse(["1", "2"], option: "--vlan", expected: "a VLAN ID") { Int($0) }) { error in
+      XCTAssertEqual("\(error)", "--vlan '2': expected one value for all VFs")
+    }
+    XCTAssertEqual(try MACRequest.parse([]), .unchanged)
+    XCTAssertEqual(try MACRequest.parse(["auto"]), .auto)
+    XCTAssertEqual(try MACRequest.parse(["1=02:AA:bb:cc:dd:ee"]), .explicit([1: MACAddress("02:aa:bb:cc:dd:ee")!]))
+    XCTAssertThrowsError(try MACRequest.parse(["02:aa:bb:cc:dd:ee"]))
+    XCTAssertThrowsError(try MACRequest.parse(["auto", "1=02:aa:bb:cc:dd:ee"]))
+    XCTAssertThrowsError(try MACRequest.parse(["1=02:aa:bb:cc:dd"]))
+  }
+
+  func testAutoMACsAreStableLocallyAdministeredAndDistinct() {
+    let pf = MACAddress("3c:fd:fe:a1:b2:c3")!
+    let macs = (0..<256).map { MACAddress.derived(from: pf, index: $0) }
+    XCTAssertEqual(Set(macs).count, 256)
+    XCTAssertTrue(macs.allSatisfy { $0.isLocallyAdministered && !$0.isMulticast })
+    XCTAssertEqual(MACAddress.derived(from: pf, index: 7), macs[7], "the same on every run")
+    XCTAssertNotEqual(MACAddress.derived(from: MACAddress("3c:fd:fe:a1:b2:c4")!, index: 0), macs[0], "the other port")
+  }
+
+  func testKernelErrorsAreExplainedWithRemedies() throws {
+    let root = try x710()
+    let pf = try Inventory.discover(root: root).physicalFunctions[0]
+    let cases: [(Int32, String, String)] = [
+      (EBUSY, "VFs are already enabled (EBUSY)", "only accepted from 0"),
+      (ERANGE, "more than the 64 VFs the PF allows (ERANGE)", "at most 64"),
+      (ENOENT, "i40e has no SR-IOV support for this PF (ENOENT)", "supports SR-IOV"),
+      (ENOMEM, "MMIO or bus resources for 8 VFs (ENOMEM)", "Above 4G Decoding"),
+      (ENOSPC, "interrupt vectors (MSI-X)", "fewer VFs"),
+      (EINVAL, "i40e rejected 8 VFs (EINVAL)", "kernel log"),
+      (EPERM, "permission denied (EPERM)", "as root"),
+      (EIO, "failed to create the VFs (EIO)", "firmware"),
+    ]
+    for (code, message, remedy) in cases {
+      let (said, fix) = NumVFs.explain(code, count: 8, pf: pf)
+      XCTAssertTrue(said.contains(message), "\(code): \(said)")
+      XCTAssertTrue(fix.contains(remedy), "\(code): \(fix)")
+    }
+  }
+}

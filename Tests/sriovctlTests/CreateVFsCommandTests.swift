@@ -1,0 +1,66 @@
+import Foundation
+import SRIOVFixtures
+import XCTest
+
+/// `sriovctl create-vfs` as Ansible's check mode and a person would run it against a fixture
+/// host; the real kernel is exercised by CreateVFsVMTests.
+final class CreateVFsCommandTests: XCTestCase {
+  private func x710() throws -> String {
+    let directory = try temporaryDirectory(self).path + "/host"
+    try FixtureHosts.x710(at: directory)
+    return directory
+  }
+
+  func testDryRunJSONHasTheDocumentedShape() throws {
+    let root = try x710()
+    let run = try sriovctl(["create-vfs", "ens1f0", "--count", "2", "--dry-run", "--root", root, "-o", "json"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let document = try run.json()
+    for key in ["pf", "changed", "previous", "num_vfs", "actions", "vfs"] {
+      XCTAssertNotNil(document[key], key)
+    }
+    XCTAssertEqual(document["pf"] as? String, "0000:3b:00.0")
+    XCTAssertEqual(document["changed"] as? Bool, true)
+    XCTAssertEqual(document["previous"] as? Int, 4)
+    XCTAssertEqual(document["num_vfs"] as? Int, 2)
+    XCTAssertEqual((document["actions"] as? [String])?.count, 2)
+
+    let same = try sriovctl(["create-vfs", "ens1f0", "--count", "4", "--dry-run", "--root", root, "-o", "json"])
+    XCTAssertEqual(try same.json()["changed"] as? Bool, false)
+    let vfs = try XCTUnwrap(try same.json()["vfs"] as? [[String: Any]])
+    XCTAssertEqual(vfs.count, 4)
+    for key in ["index", "pci_address", "interface", "driver", "mac", "vlan", "trust", "spoofchk"] {
+      XCTAssertTrue(vfs[0].keys.contains(key), key)
+    }
+  }
+
+  func testDryRunTextSaysWhatWouldChange() throws {
+    let run = try sriovctl(["create-vfs", "0000:3b:00.1", "--count", "2", "--dry-run", "--root", try x710()])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(
+      run.stdout, "0000:3b:00.1 (ens1f1): would change 0 VFs to 2:\n  create 2 VFs: write 2 to sriov_numvfs\n")
+  }
+
+  func testBadInputFailsAndLeavesTheHostAsItWas() throws {
+    let root = try x710()
+    let numvfs = root + "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs"
+    let before = try String(contentsOfFile: numvfs, encoding: .utf8)
+    let cases: [([String], Int32, String)] = [
+      (["create-vfs", "ens1f0"], 64, "Missing expected argument '--count <N>'"),
+      (["create-vfs", "ens1f0", "--count", "two"], 64, "'two'"),
+      (["create-vfs", "ens1f0", "--count", "2", "--vlan", "1=5000"], 64, "--vlan '5000': expected a VLAN ID from 0 (none) to 4094"),
+      (["create-vfs", "ens1f0", "--count", "2", "--mac", "5=02:00:00:00:00:01"], 64, "--mac names VF 5"),
+      (["create-vfs", "ens1f0", "--count", "2", "--trust", "yes"], 64, "--trust 'yes': expected on or off"),
+      (["create-vfs", "ens1f0", "--count", "2", "--driver", "vfio pci"], 64, "--driver 'vfio pci'"),
+      (["create-vfs", "ens1f0", "--count", "65", "--dry-run"], 1, "allows at most 64 VFs"),
+      (["create-vfs", "ens1f0", "--count", "2"], 1, "only --dry-run is possible"),
+      (["create-vfs", "ens9", "--count", "2", "--dry-run"], 1, "no network interface 'ens9' exists"),
+    ]
+    for (arguments, status, message) in cases {
+      let run = try sriovctl(arguments + ["--root", root])
+      assertCleanFailure(run, status: status, mentioning: [message])
+    }
+    XCTAssertEqual(try String(contentsOfFile: numvfs, encoding: .utf8), before)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/run/sriovctl.lock"))
+  }
+}
