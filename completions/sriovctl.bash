@@ -238,7 +238,7 @@ _sriovctl_list() {
 
 _sriovctl_create-vfs() {
     repeating_flags=()
-    non_repeating_flags=(--force --dry-run --version -h --help)
+    non_repeating_flags=(--wait-for-pf --force --dry-run --version -h --help)
     repeating_options=(--mac --vlan --trust --spoofchk --link-state --max-tx-rate)
     non_repeating_options=(--root -o --output --count --driver --autoprobe --mtu --timeout)
     __sriovctl_offer_flags_options 1
@@ -290,10 +290,10 @@ _sriovctl_create-vfs() {
 
 _sriovctl_persist() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--root -o --output)
-    __sriovctl_offer_flags_options 0
+    non_repeating_flags=(--install --remove --version -h --help)
+    repeating_options=(--mac --vlan --trust --spoofchk --link-state --max-tx-rate)
+    non_repeating_options=(--root -o --output --method --count --driver --autoprobe --mtu --timeout)
+    __sriovctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
@@ -302,6 +302,43 @@ _sriovctl_persist() {
         ;;
     '-o'|'--output')
         __sriovctl_add_completions -W 'text'$'\n''json'
+        return
+        ;;
+    '--method')
+        __sriovctl_add_completions -W 'udev'$'\n''systemd'$'\n''link'
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    '--driver')
+        return
+        ;;
+    '--autoprobe')
+        return
+        ;;
+    '--mac')
+        return
+        ;;
+    '--vlan')
+        return
+        ;;
+    '--trust')
+        return
+        ;;
+    '--spoofchk')
+        return
+        ;;
+    '--link-state')
+        return
+        ;;
+    '--max-tx-rate')
+        return
+        ;;
+    '--mtu')
+        return
+        ;;
+    '--timeout')
         return
         ;;
     esac

@@ -56,7 +56,7 @@ _sriovctl() {
             'check:Check that IOMMU, firmware, kernel and NICs are ready for SR-IOV.'
             'list:List SR-IOV physical functions and their virtual functions.'
             'create-vfs:Create and configure VFs on a PF, safely and idempotently.'
-            'persist:Write what recreates the VFs at boot: a udev rule, systemd unit or .link file. (Not implemented yet.)'
+            'persist:Write what recreates the VFs at boot: a udev rule, systemd unit or .link file.'
             'label:Label the Kubernetes node with its SR-IOV facts through kubectl. (Not implemented yet.)'
             'help:Show subcommand help information.'
         )
@@ -111,7 +111,7 @@ _sriovctl_create-vfs() {
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
         '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         ':PF:'
-        '--count[The number of VFs, from 0 to the PF'\''s total.]:N:'
+        '--count[The number of VFs, from 0 to the PF'\''s total (required).]:N:'
         '--driver[Bind every VF to this driver (vfio-pci for DPDK) through driver_override.]:DRIVER:'
         '--autoprobe[Probe new VFs'\'' drivers automatically (sriov_drivers_autoprobe).]:on|off:'
         '*--mac[VF MAC\: INDEX=MAC, or auto for stable addresses derived from the PF'\''s permanent MAC.]:auto|INDEX=MAC:'
@@ -122,6 +122,7 @@ _sriovctl_create-vfs() {
         '*--max-tx-rate[VF transmit limit in Mbps, 0 for none.]:\[INDEX=\]MBPS:'
         '--mtu[The PF'\''s MTU.]:BYTES:'
         '--timeout[Seconds to wait for the kernel, the VF drivers and udev.]:SECONDS:'
+        '--wait-for-pf[Wait (within --timeout) for the PF'\''s driver, as at boot.]'
         '--force[Change the VF count even when VFs are in use.]'
         '--dry-run[Print what would change and change nothing.]'
         '--version[Show the version.]'
@@ -135,9 +136,25 @@ _sriovctl_create-vfs() {
 _sriovctl_persist() {
     local -i ret=1
     local -ar ___output=('text' 'json')
+    local -ar ___method=('udev' 'systemd' 'link')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
         '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        ':PF:'
+        '--method[udev, systemd or link.]:METHOD:{__sriovctl_complete "${___method[@]}"}'
+        '--install[Write the file under ROOT/etc and reload udev or systemd.]'
+        '--remove[Remove the files sriovctl wrote for the PF (with --method, only that one).]'
+        '--count[The number of VFs, from 0 to the PF'\''s total (required).]:N:'
+        '--driver[Bind every VF to this driver (vfio-pci for DPDK) through driver_override.]:DRIVER:'
+        '--autoprobe[Probe new VFs'\'' drivers automatically (sriov_drivers_autoprobe).]:on|off:'
+        '*--mac[VF MAC\: INDEX=MAC, or auto for stable addresses derived from the PF'\''s permanent MAC.]:auto|INDEX=MAC:'
+        '*--vlan[VF VLAN ID, 0 for none.]:\[INDEX=\]VLAN:'
+        '*--trust[Let the VF change its MAC and use promiscuous modes.]:\[INDEX=\]on|off:'
+        '*--spoofchk[Drop frames the VF sends with a MAC other than its own.]:\[INDEX=\]on|off:'
+        '*--link-state[VF link\: follow the PF, always up, or always down.]:\[INDEX=\]auto|enable|disable:'
+        '*--max-tx-rate[VF transmit limit in Mbps, 0 for none.]:\[INDEX=\]MBPS:'
+        '--mtu[The PF'\''s MTU.]:BYTES:'
+        '--timeout[Seconds to wait for the kernel, the VF drivers and udev.]:SECONDS:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

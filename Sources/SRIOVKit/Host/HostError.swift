@@ -12,6 +12,8 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
   case writeFailed(String, value: String, errno: Int32)
   /// The PCI library failed while scanning the bus.
   case pciScanFailed(String)
+  /// A file to be replaced is a symbolic link, which sriovctl does not follow.
+  case refusedLink(String)
 
   public var description: String {
     switch self {
@@ -25,6 +27,8 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
       return "\(path) holds '\(value)', expected \(expected)"
     case .pciScanFailed(let message):
       return "cannot enumerate PCI devices: \(message)"
+    case .refusedLink(let path):
+      return "\(path) is a symbolic link; sriovctl does not write through links. Remove it or write the file yourself"
     }
   }
 }

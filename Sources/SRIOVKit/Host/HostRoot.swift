@@ -178,6 +178,103 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
     }
   }
 
+  /// Replaces a configuration file atomically: a temporary file beside it, written, synced and
+  /// renamed over it, then the directory synced, so a crash leaves the old file or the new one,
+  /// never half of either. Missing parent directories are made (0755).
+  ///
+  /// - Returns: `false` when the file already had this content (and was left untouched).
+  /// - Throws: ``HostError/refusedLink(_:)`` when the target is a symbolic link, or
+  ///   ``HostError/writeFailed(_:value:errno:)``.
+  @discardableResult
+  public func writeFileAtomically(_ hostPath: String, _ content: String, mode: mode_t = 0o644) throws -> Bool {
+    var info = stat()
+    if lstat(resolve(hostPath), &info) == 0 {
+      guard (info.st_mode & S_IFMT) != S_IFLNK else { throw HostError.refusedLink(hostPath) }
+      if (info.st_mode & S_IFMT) == S_IFREG, info.st_mode & 0o7777 == mode,
+        let current = try readBytes(hostPath, limit: 1 << 20), current == Array(content.utf8)
+      {
+        return false
+      }
+    }
+    let directory = String(hostPath[..<(hostPath.lastIndex(of: "/") ?? hostPath.startIndex)])
+    try makeDirectories(directory.isEmpty ? "/" : directory)
+    var template = Array((resolve(directory) + "/.sriovctl-XXXXXX").utf8CString)
+    let fd = mkstemp(&template)
+    guard fd >= 0 else { throw HostError.writeFailed(hostPath, value: "(a temporary file)", errno: errno) }
+    let temporary = String(cString: template)
+    var committed = false
+    defer {
+      if !committed { unlink(temporary) }
+    }
+    let bytes = Array(content.utf8)
+    var written = 0
+    while written < bytes.count {
+      let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else {
+        let code = errno
+        close(fd)
+        throw HostError.writeFailed(hostPath, value: "(\(bytes.count) bytes)", errno: code)
+      }
+      written += n
+    }
+    guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+      let code = errno
+      close(fd)
+      throw HostError.writeFailed(hostPath, value: "(\(bytes.count) bytes)", errno: code)
+    }
+    close(fd)
+    guard rename(temporary, resolve(hostPath)) == 0 else {
+      throw HostError.writeFailed(hostPath, value: "(\(bytes.count) bytes)", errno: errno)
+    }
+    committed = true
+    syncDirectory(directory)
+    return true
+  }
+
+  /// Removes a file; `false` when it did not exist.
+  @discardableResult
+  public func removeFile(_ hostPath: String) throws -> Bool {
+    guard unlink(resolve(hostPath)) == 0 else {
+      if errno == ENOENT { return false }
+      throw HostError.writeFailed(hostPath, value: "(removal)", errno: errno)
+    }
+    syncDirectory(String(hostPath[..<(hostPath.lastIndex(of: "/") ?? hostPath.startIndex)]))
+    return true
+  }
+
+  /// Makes a symbolic link (replacing none: an existing entry is an error unless it is the same
+  /// link); `false` when it was already there.
+  @discardableResult
+  public func makeLink(_ hostPath: String, to target: String) throws -> Bool {
+    if try readLink(hostPath) == target { return false }
+    let directory = String(hostPath[..<(hostPath.lastIndex(of: "/") ?? hostPath.startIndex)])
+    try makeDirectories(directory)
+    guard symlink(target, resolve(hostPath)) == 0 else {
+      throw HostError.writeFailed(hostPath, value: "(a link to \(target))", errno: errno)
+    }
+    return true
+  }
+
+  /// `mkdir -p` beneath the root, mode 0755.
+  public func makeDirectories(_ hostPath: String) throws {
+    var path = ""
+    for component in hostPath.split(separator: "/") {
+      path += "/" + component
+      if mkdir(resolve(path), 0o755) != 0 && errno != EEXIST {
+        throw HostError.writeFailed(path, value: "(a directory)", errno: errno)
+      }
+    }
+  }
+
+  private func syncDirectory(_ hostPath: String) {
+    let fd = open(resolve(hostPath.isEmpty ? "/" : hostPath), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd >= 0 {
+      fsync(fd)
+      close(fd)
+    }
+  }
+
   /// The last component of a link's target: the driver behind `driver`, the VF behind `virtfn0`.
   public func linkName(_ hostPath: String) throws -> String? {
     guard let target = try readLink(hostPath) else { return nil }

@@ -80,6 +80,8 @@ final class RunLock {
 
   init(root: HostRoot) throws {
     let path = "/run/sriovctl.lock"
+    // An image being built may not have /run yet.
+    try root.makeDirectories("/run")
     fd = open(root.resolve(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw HostError.writeFailed(path, value: "(lock)", errno: errno) }
     while flock(fd, LOCK_EX) != 0 {

@@ -59,6 +59,7 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
   case kernelRefused(pf: PCIAddress, message: String, remedy: String, actual: Int)
   case writeHung(pf: PCIAddress, count: Int, seconds: Double)
   case notReady(pf: PCIAddress, seconds: Double, missing: [String])
+  case pfNotReady(pf: PCIAddress, seconds: Double)
   case noIOMMUGroup(vf: PCIAddress, driver: String)
   case bindFailed(vf: PCIAddress, driver: String, reason: String)
   case settingFailed(String)
@@ -86,6 +87,8 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
         + "is stuck (see the kernel log); the write may still complete"
     case .notReady(let pf, let seconds, let missing):
       return "\(pf): the VFs were not ready after \(Int(seconds)) s: " + missing.joined(separator: "; ")
+    case .pfNotReady(let pf, let seconds):
+      return "\(pf) had no driver bound (or no network interface) after \(Int(seconds)) s; check that its driver is installed (sriovctl check)"
     case .noIOMMUGroup(let vf, let driver):
       return "\(vf) is in no IOMMU group, which \(driver) needs: enable the IOMMU (see 'sriovctl check')"
     case .bindFailed(let vf, let driver, let reason):
@@ -114,8 +117,29 @@ public enum VFCreation {
     // Concurrent runs take turns; the state is read only once the lock is held.
     let lock = dryRun ? nil : try RunLock(root: root)
     defer { withExtendedLifetime(lock) {} }
+    if request.waitForPF && !dryRun {
+      try waitForPF(request, root: root, deadline: deadline)
+    }
     var run = try Run(request: request, root: root, dryRun: dryRun, deadline: deadline, progress: progress)
     return try run.execute()
+  }
+
+  /// Waits on uevents until the PF exists with its driver bound and, when VF settings need it,
+  /// its network interface: at boot, udev may still be loading the driver.
+  private static func waitForPF(_ request: VFRequest, root: HostRoot, deadline: Deadline) throws {
+    let monitor = try UeventMonitor()
+    while true {
+      var failure: Error
+      do {
+        let pf = try Inventory.discover(root: root).select([request.pf], root: root)[0]
+        let needsInterface = request.wantsLinkSettings || request.mtu != nil
+        if pf.driver != nil && (!needsInterface || !pf.interfaces.isEmpty) { return }
+        failure = VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout)
+      } catch {
+        failure = error
+      }
+      if !monitor.waitForEvents(until: deadline) { throw failure }
+    }
   }
 
   /// One run's state.

@@ -109,6 +109,9 @@ public struct VFRequest: Sendable, Equatable {
   public var force: Bool
   /// Seconds for the whole run: the kernel's write, the VFs' drivers and udev.
   public var timeout: Double
+  /// At boot: wait (within the timeout) for the PF to appear with its driver bound, rather than
+  /// fail because udev has not finished with it yet.
+  public var waitForPF: Bool = false
 
   public init(
     pf: PFSelector, count: Int, driver: DriverName? = nil, autoprobe: Bool? = nil,

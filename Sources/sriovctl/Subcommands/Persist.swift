@@ -3,13 +3,79 @@ import SRIOVKit
 
 struct Persist: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "persist",
-    abstract: "Write what recreates the VFs at boot: a udev rule, systemd unit or .link file. (Not implemented yet.)")
+    abstract: "Write what recreates the VFs at boot: a udev rule, systemd unit or .link file.",
+    discussion: """
+      VFs vanish at reboot. By default the file is printed, for review, an Ansible template or \
+      cloud-init's write_files; --install writes it atomically under ROOT/etc and reloads udev \
+      or systemd (with --root, enables the unit offline, touching nothing live); --remove \
+      deletes what sriovctl wrote for the PF.
+
+        udev     /etc/udev/rules.d/70-sriovctl-PCI.rules: sets sriov_numvfs when the PF's
+                 interface appears, matched by PCI address. Needs no sriovctl at boot; only
+                 --count and --autoprobe.
+        systemd  /etc/systemd/system/sriovctl-vfs-PCI.service: runs 'sriovctl create-vfs' with
+                 every option before network-pre.target and kubelet.service.
+        link     /etc/systemd/network/10-sriovctl-PCI.link: SR-IOVVirtualFunctions= and [SR-IOV]
+                 sections (systemd 251 or newer); --count, --mac INDEX=MAC, --vlan, --trust,
+                 --spoofchk, --link-state.
+
+      Examples:
+        sriovctl persist ens1f0 --count 8 --method udev
+        sriovctl persist 0000:3b:00.0 --count 4 --driver vfio-pci --method systemd --install
+        sriovctl persist 0000:3b:00.0 --method systemd --remove
+      """)
 
   @OptionGroup var options: GlobalOptions
   @ParentCommand var parent: SRIOVCtl
 
+  @Argument(help: ArgumentHelp("The PF: interface name or PCI address.", valueName: "PF"), transform: parsePFSelector)
+  var pf: PFSelector
+
+  @Option(help: ArgumentHelp("udev, systemd or link.", valueName: "METHOD"))
+  var method: PersistMethod?
+
+  @Flag(help: "Write the file under ROOT/etc and reload udev or systemd.")
+  var install = false
+
+  @Flag(help: "Remove the files sriovctl wrote for the PF (with --method, only that one).")
+  var remove = false
+
+  @OptionGroup var vf: VFOptions
+
+  func validate() throws {
+    if install && remove { throw ValidationError("--install and --remove cannot be given together") }
+    if remove {
+      guard vf.count == nil, !vf.hasSettings else { throw ValidationError("--remove takes only the PF and --method") }
+      return
+    }
+    guard method != nil else { throw ValidationError("Missing expected argument '--method <METHOD>'") }
+    _ = try request()
+  }
+
+  private func request() throws -> VFRequest {
+    try vf.request(pf: pf)
+  }
+
   func run() throws {
-    throw NotImplemented(command: "persist")
+    let options = options.merged(with: parent.options)
+    let root = try options.hostRoot()
+    if remove {
+      let results = try Persistence.remove(pf, method: method, root: root)
+      Output.emit(options.format, json: results.count == 1 ? results[0].json : .object([("removed", .array(results.map(\.json)))])) {
+        results.map { "\($0.path): \($0.changed ? "removed" : "not there")\n" + $0.notes.map { "  \($0)\n" }.joined() }.joined()
+      }
+      return
+    }
+    let request = try request()
+    let result =
+      install
+      ? try Persistence.install(request, method: method!, root: root)
+      : try Persistence.render(request, method: method!, root: root)
+    Output.emit(options.format, json: result.json) {
+      guard install else { return result.content ?? "" }
+      return "\(result.path): \(result.changed ? "installed" : "unchanged")\n" + result.notes.map { "  \($0)\n" }.joined()
+    }
   }
 }
+
+extension PersistMethod: ExpressibleByArgument {}

@@ -1,0 +1,342 @@
+/// How VFs are recreated at boot.
+public enum PersistMethod: String, Sendable, Equatable, CaseIterable {
+  /// A udev rule that writes `sriov_numvfs` when the PF's interface appears: no sriovctl at boot.
+  case udev
+  /// A systemd unit that runs `sriovctl create-vfs` with every option, before the network and
+  /// kubelet start.
+  case systemd
+  /// A systemd .link file (`SR-IOVVirtualFunctions=`, `[SR-IOV]`), systemd 251 or newer.
+  case link
+
+  /// Where the file for a PF goes.
+  func path(for pf: PCIAddress) -> String {
+    let name = PersistMethod.fileName(pf)
+    switch self {
+    case .udev: return "/etc/udev/rules.d/70-sriovctl-\(name).rules"
+    case .systemd: return "/etc/systemd/system/\(PersistMethod.unitName(for: pf))"
+    // Before 99-default.link, which it replaces for this interface (the first match wins).
+    case .link: return "/etc/systemd/network/10-sriovctl-\(name).link"
+    }
+  }
+
+  static func unitName(for pf: PCIAddress) -> String {
+    "sriovctl-vfs-" + fileName(pf) + ".service"
+  }
+
+  /// The PCI address as it appears in file names: `0000-3b-00.0`.
+  private static func fileName(_ pf: PCIAddress) -> String {
+    String(pf.description.map { $0 == ":" ? "-" : $0 })
+  }
+}
+
+/// One persisted file: printed, installed or removed.
+public struct PersistResult: Sendable, Equatable, JSONRepresentable {
+  public var pf: PCIAddress
+  public var method: PersistMethod
+  /// The host path.
+  public var path: String
+  public var changed: Bool
+  /// The file's text; `nil` after a removal.
+  public var content: String?
+  /// What was reloaded or enabled on the host, as sentences.
+  public var notes: [String]
+
+  public var json: JSON {
+    .object([
+      ("pf", .string(pf.description)),
+      ("method", .string(method.rawValue)),
+      ("path", .string(path)),
+      ("changed", .bool(changed)),
+      ("content", .string(content)),
+      ("notes", .array(notes.map(JSON.string))),
+    ])
+  }
+}
+
+/// Why `persist` stopped.
+public enum PersistError: Error, Equatable, CustomStringConvertible {
+  case unsupported(PersistMethod, [String])
+  case oldSystemd(Int)
+  case noBinary(HostRoot)
+  case needsAddress(PFSelector)
+  case notOurs(String)
+  case reloadFailed(String, String)
+  case unsafe(String)
+
+  public var description: String {
+    switch self {
+    case .unsupported(let method, let options):
+      let other = method == .udev ? "--method link or systemd" : "--method systemd"
+      return "--method \(method.rawValue) cannot carry \(options.joined(separator: ", ")); use \(other)"
+    case .oldSystemd(let version):
+      return "systemd \(version) has no SR-IOV settings in .link files (251 or newer has); use --method udev or systemd"
+    case .noBinary(let root):
+      return "sriovctl is not installed under \(root) (/usr/bin or /usr/local/bin): the systemd method runs it at boot; run 'make install' first"
+    case .needsAddress(let selector):
+      return "'\(selector)' cannot be looked up: there is no sysfs under this root; name the PF by its PCI address"
+    case .notOurs(let path):
+      return "\(path) was not written by sriovctl; it was left alone"
+    case .reloadFailed(let what, let message):
+      return "\(what) failed: \(message)"
+    case .unsafe(let text):
+      return "refusing to write '\(text)' into a generated file"
+    }
+  }
+}
+
+/// `sriovctl persist`: the udev rule, systemd unit or .link file that recreates a PF's VFs at boot.
+public enum Persistence {
+  /// The mark every file sriovctl writes carries; `--remove` touches only files that have it.
+  static let mark = "# Written by sriovctl"
+
+  /// Renders the file for the request (nothing is written).
+  public static func render(_ request: VFRequest, method: PersistMethod, root: HostRoot) throws -> PersistResult {
+    try request.validate()
+    let pf = try resolve(request.pf, root: root)
+    let content: String
+    switch method {
+    case .udev: content = try udevRule(request, pf: pf)
+    case .systemd: content = try systemdUnit(request, pf: pf, root: root)
+    case .link: content = try linkFile(request, pf: pf, root: root)
+    }
+    return PersistResult(pf: pf, method: method, path: method.path(for: pf), changed: false, content: content, notes: [])
+  }
+
+  /// Renders and installs the file, then reloads udev or systemd (live) or enables the unit
+  /// offline (another root).
+  public static func install(_ request: VFRequest, method: PersistMethod, root: HostRoot) throws -> PersistResult {
+    var result = try render(request, method: method, root: root)
+    let lock = try RunLock(root: root)
+    defer { withExtendedLifetime(lock) {} }
+    result.changed = try root.writeFileAtomically(result.path, result.content ?? "")
+    if method == .systemd {
+      let unit = PersistMethod.unitName(for: result.pf)
+      if try enable(unit, root: root, changed: result.changed) { result.changed = true }
+    }
+    if result.changed { result.notes = try reload(method, root: root, unit: PersistMethod.unitName(for: result.pf), enabled: true) }
+    return result
+  }
+
+  /// Removes what sriovctl wrote for the PF (with one method, or all), disabling the unit.
+  public static func remove(_ selector: PFSelector, method: PersistMethod?, root: HostRoot) throws -> [PersistResult] {
+    let pf = try resolve(selector, root: root)
+    let lock = try RunLock(root: root)
+    defer { withExtendedLifetime(lock) {} }
+    var results: [PersistResult] = []
+    for method in method.map({ [$0] }) ?? PersistMethod.allCases {
+      let path = method.path(for: pf)
+      var changed = false
+      if let bytes = try root.readBytes(path, limit: 1 << 20) {
+        guard String(decoding: bytes, as: UTF8.self).hasPrefix(mark) else { throw PersistError.notOurs(path) }
+        changed = try root.removeFile(path)
+      }
+      let unit = PersistMethod.unitName(for: pf)
+      if method == .systemd, try root.removeFile("/etc/systemd/system/multi-user.target.wants/\(unit)") {
+        changed = true
+      }
+      let notes = changed ? try reload(method, root: root, unit: unit, enabled: false) : []
+      results.append(PersistResult(pf: pf, method: method, path: path, changed: changed, content: nil, notes: notes))
+    }
+    return results
+  }
+
+  /// The PF's address: looked up when the root has a sysfs, taken as given otherwise (an image).
+  private static func resolve(_ selector: PFSelector, root: HostRoot) throws -> PCIAddress {
+    if root.isDirectory("/sys/bus/pci/devices") {
+      return try Inventory.discover(root: root).select([selector], root: root)[0].address
+    }
+    guard case .address(let address) = selector else { throw PersistError.needsAddress(selector) }
+    return address
+  }
+
+  // MARK: Enabling and reloading
+
+  /// `systemctl enable` offline: the link `multi-user.target.wants/UNIT` that [Install] names.
+  private static func enable(_ unit: String, root: HostRoot, changed: Bool) throws -> Bool {
+    try root.makeLink("/etc/systemd/system/multi-user.target.wants/\(unit)", to: "/etc/systemd/system/\(unit)")
+  }
+
+  private static func reload(_ method: PersistMethod, root: HostRoot, unit: String, enabled: Bool) throws -> [String] {
+    guard root.isLive else {
+      return [method == .systemd ? "enabled offline under \(root); takes effect at its next boot" : "takes effect at the next boot of \(root)"]
+    }
+    switch method {
+    case .udev, .link:
+      // udevd rereads rules and .link files on this request (udevadm(8) control --reload).
+      guard root.exists("/run/udev/control") else { return ["udevd is not running; takes effect at the next boot"] }
+      try Subprocess.run(["udevadm", "control", "--reload"])
+      return ["udev rules reloaded (udevadm control --reload)"]
+    case .systemd:
+      guard let manager = SystemdManager() else {
+        return ["no system bus: the unit was enabled offline; takes effect at the next boot"]
+      }
+      try manager.reload()
+      try manager.setEnabled(unit, enabled)
+      return ["systemd reloaded and \(unit) \(enabled ? "enabled" : "disabled")"]
+    }
+  }
+
+  // MARK: The files
+
+  private static func header(_ request: VFRequest, pf: PCIAddress, method: PersistMethod) -> String {
+    let reproduce = (["sriovctl", "persist", pf.description] + request.createArguments() + ["--method", method.rawValue])
+      .joined(separator: " ")
+    return """
+      \(mark) \(SRIOVKit.version): \(request.count) VFs on PF \(pf) at boot.
+      # Reproduce: \(reproduce) --install
+      # Remove:    sriovctl persist \(pf) --method \(method.rawValue) --remove
+
+      """
+  }
+
+  private static func udevRule(_ request: VFRequest, pf: PCIAddress) throws -> String {
+    var extra: [String] = request.unsupportedOptions(keeping: ["--autoprobe"])
+    if request.driver != nil { extra.append("--driver") }
+    guard extra.isEmpty else { throw PersistError.unsupported(.udev, extra) }
+    // When the PF's interface appears its driver is bound; the count is written only from 0 (a
+    // second add event, or a driver that already made VFs, must not give EBUSY).
+    var assignments = ""
+    if let autoprobe = request.autoprobe { assignments += ", ATTR{device/sriov_drivers_autoprobe}=\"\(autoprobe ? 1 : 0)\"" }
+    assignments += ", ATTR{device/sriov_numvfs}=\"\(request.count)\""
+    return header(request, pf: pf, method: .udev)
+      + "ACTION==\"add\", SUBSYSTEM==\"net\", KERNELS==\"\(pf)\", ATTR{device/sriov_numvfs}==\"0\"\(assignments)\n"
+  }
+
+  private static func systemdUnit(_ request: VFRequest, pf: PCIAddress, root: HostRoot) throws -> String {
+    guard let binary = ["/usr/local/bin/sriovctl", "/usr/bin/sriovctl", "/usr/sbin/sriovctl"].first(where: root.exists)
+    else { throw PersistError.noBinary(root) }
+    let arguments = [binary, "create-vfs", pf.description] + request.createArguments()
+      + ["--wait-for-pf", "--timeout", String(Int(request.timeout))]
+    try arguments.forEach(checkSafe)
+    return header(request, pf: pf, method: .systemd) + """
+      [Unit]
+      Description=SR-IOV: \(request.count) VFs on \(pf) (sriovctl)
+      Documentation=man:sriovctl(1)
+      # Early, before networking and Kubernetes use the VFs; the PF's driver is waited for.
+      DefaultDependencies=no
+      Wants=systemd-udev-trigger.service network-pre.target
+      After=systemd-udev-trigger.service systemd-modules-load.service local-fs.target
+      Before=network-pre.target kubelet.service shutdown.target
+      Conflicts=shutdown.target
+
+      [Service]
+      Type=oneshot
+      RemainAfterExit=yes
+      ExecStart=\(arguments.joined(separator: " "))
+
+      [Install]
+      WantedBy=multi-user.target
+
+      """
+  }
+
+  private static func linkFile(_ request: VFRequest, pf: PCIAddress, root: HostRoot) throws -> String {
+    if let version = systemdVersion(root), version < 251 { throw PersistError.oldSystemd(version) }
+    var extra = request.unsupportedOptions(keeping: ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state"])
+    if request.driver != nil { extra.append("--driver") }
+    if request.macs == .auto { extra.append("--mac auto") }
+    guard extra.isEmpty else { throw PersistError.unsupported(.link, extra) }
+    // A matching .link file replaces 99-default.link for the interface: keep its naming.
+    var text = header(request, pf: pf, method: .link) + "[Match]\nPath=pci-\(pf)\n\n[Link]\n"
+    text += defaultLinkSettings(root).map { "\($0)\n" }.joined()
+    text += "SR-IOVVirtualFunctions=\(request.count)\n"
+    for index in 0..<request.count {
+      var lines: [String] = []
+      if case .explicit(let macs) = request.macs, let mac = macs[index] { lines.append("MACAddress=\(mac)") }
+      if let vlan = request.vlans.value(for: index) { lines.append("VLANId=\(vlan)") }
+      if let trust = request.trust.value(for: index) { lines.append("Trust=\(trust ? "yes" : "no")") }
+      if let check = request.spoofCheck.value(for: index) { lines.append("MACSpoofCheck=\(check ? "yes" : "no")") }
+      if let state = request.linkState.value(for: index) {
+        lines.append("LinkState=\(state == .auto ? "auto" : state == .enable ? "yes" : "no")")
+      }
+      guard !lines.isEmpty else { continue }
+      text += "\n[SR-IOV]\nVirtualFunction=\(index)\n" + lines.map { "\($0)\n" }.joined()
+    }
+    return text
+  }
+
+  /// The [Link] settings of the root's 99-default.link, or systemd's defaults.
+  private static func defaultLinkSettings(_ root: HostRoot) -> [String] {
+    for path in ["/etc/systemd/network/99-default.link", "/usr/lib/systemd/network/99-default.link", "/lib/systemd/network/99-default.link"] {
+      guard let bytes = try? root.readBytes(path, limit: 64 * 1024) else { continue }
+      var inLink = false
+      var settings: [String] = []
+      for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        let trimmed = line.trimmingCharacters(in: " \t")
+        if trimmed.hasPrefix("[") { inLink = trimmed == "[Link]"; continue }
+        if inLink, !trimmed.isEmpty, !trimmed.hasPrefix("#"), !trimmed.hasPrefix(";"),
+          trimmed.allSatisfy({ $0.isASCII && $0 != "\"" && $0 != "%" && $0 != "$" })
+        {
+          settings.append(trimmed)
+        }
+      }
+      return settings
+    }
+    return [
+      "NamePolicy=keep kernel database onboard slot path",
+      "AlternativeNamesPolicy=database onboard slot path",
+      "MACAddressPolicy=persistent",
+    ]
+  }
+
+  /// The root's systemd version, from its libsystemd-shared-NNN.so.
+  static func systemdVersion(_ root: HostRoot) -> Int? {
+    for directory in ["/usr/lib/systemd", "/lib/systemd", "/usr/lib/x86_64-linux-gnu/systemd", "/usr/lib64/systemd"] {
+      for name in (try? root.list(directory)) ?? [] where name.hasPrefix("libsystemd-shared-") {
+        let digits = name.dropFirst("libsystemd-shared-".count).prefix(while: \.isNumber)
+        if let version = Int(digits) { return version }
+      }
+    }
+    return nil
+  }
+
+  /// Every argument that reaches a generated file was built from validated values; this is the
+  /// last line of defence against quoting, specifiers (`%`) and expansion (`$`).
+  private static func checkSafe(_ text: String) throws {
+    let allowed = text.unicodeScalars.allSatisfy {
+      ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        || "/=:._-".unicodeScalars.contains($0)
+    }
+    guard allowed else { throw PersistError.unsafe(text) }
+  }
+}
+
+extension VFRequest {
+  /// The create-vfs options (after the PF) that reproduce this request, in a fixed order.
+  public func createArguments() -> [String] {
+    var arguments = ["--count", String(count)]
+    if let driver { arguments += ["--driver", driver.description] }
+    if let autoprobe { arguments += ["--autoprobe", autoprobe ? "on" : "off"] }
+    switch macs {
+    case .unchanged: break
+    case .auto: arguments += ["--mac", "auto"]
+    case .explicit(let macs):
+      for index in macs.keys.sorted() { arguments += ["--mac", "\(index)=\(macs[index]!)"] }
+    }
+    func perVF<V>(_ option: String, _ values: PerVF<V>, _ text: (V) -> String) {
+      if let all = values.all { arguments += [option, text(all)] }
+      for index in values.byIndex.keys.sorted() { arguments += [option, "\(index)=\(text(values.byIndex[index]!))"] }
+    }
+    perVF("--vlan", vlans) { String($0) }
+    perVF("--trust", trust) { $0 ? "on" : "off" }
+    perVF("--spoofchk", spoofCheck) { $0 ? "on" : "off" }
+    perVF("--link-state", linkState) { $0.rawValue }
+    perVF("--max-tx-rate", maxTxRate) { String($0) }
+    if let mtu { arguments += ["--mtu", String(mtu)] }
+    return arguments
+  }
+
+  /// The options given that are not among `keeping` (the count is always kept).
+  func unsupportedOptions(keeping: Set<String>) -> [String] {
+    var given: [String] = []
+    if autoprobe != nil { given.append("--autoprobe") }
+    if macs != .unchanged { given.append("--mac") }
+    if !vlans.isEmpty { given.append("--vlan") }
+    if !trust.isEmpty { given.append("--trust") }
+    if !spoofCheck.isEmpty { given.append("--spoofchk") }
+    if !linkState.isEmpty { given.append("--link-state") }
+    if !maxTxRate.isEmpty { given.append("--max-tx-rate") }
+    if mtu != nil { given.append("--mtu") }
+    return given.filter { !keeping.contains($0) }
+  }
+}
