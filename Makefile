@@ -17,8 +17,9 @@ RELEASE_BIN = .build/release/sriovctl
 # Debian packages: the C libraries (headers and pkg-config files) and pci.ids (pciutils).
 BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev libnl-route-3-dev pkg-config pciutils
 # And for the tests: lspci reads fixture hosts, cc and depmod build their module trees,
-# systemd-journal-remote writes journals.
-TEST_DEPS = gcc kmod systemd-journal-remote
+# systemd-journal-remote writes journals, systemd-analyze verifies units, python3 runs the stand-in
+# API server and parses YAML. Debian's kubectl is unpacked by Tests/kubernetes/kubectl.sh.
+TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean
@@ -55,6 +56,7 @@ list: build
 # prepare step installs QEMU and fetches the kernel. SRIOVCTL_SKIP_VM_TESTS=1 skips both.
 test: test-deps
 	@if [ "$${SRIOVCTL_SKIP_VM_TESTS:-0}" != 1 ]; then $(SUDO) Tests/vm/testbed.sh prepare; fi
+	@$(SUDO) Tests/kubernetes/kubectl.sh >/dev/null
 	$(SWIFT) test --disable-swift-testing
 	$(MAKE) check-generated
 	$(MAKE) check-release

@@ -174,7 +174,7 @@ _sriovctl() {
         return
         ;;
     '-o'|'--output')
-        __sriovctl_add_completions -W 'text'$'\n''json'
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
         return
         ;;
     esac
@@ -184,13 +184,13 @@ _sriovctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|create-vfs|persist|label|help)
+    check|list|create-vfs|persist|label|device-plugin-config|help)
         # Offer subcommand argument completions
         "_sriovctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list create-vfs persist label help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list create-vfs persist label device-plugin-config help' -- "${cur}"))
         ;;
     esac
 }
@@ -208,7 +208,7 @@ _sriovctl_check() {
         return
         ;;
     '-o'|'--output')
-        __sriovctl_add_completions -W 'text'$'\n''json'
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
         return
         ;;
     '--pf')
@@ -230,7 +230,7 @@ _sriovctl_list() {
         return
         ;;
     '-o'|'--output')
-        __sriovctl_add_completions -W 'text'$'\n''json'
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
         return
         ;;
     esac
@@ -249,7 +249,7 @@ _sriovctl_create-vfs() {
         return
         ;;
     '-o'|'--output')
-        __sriovctl_add_completions -W 'text'$'\n''json'
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
         return
         ;;
     '--count')
@@ -301,7 +301,7 @@ _sriovctl_persist() {
         return
         ;;
     '-o'|'--output')
-        __sriovctl_add_completions -W 'text'$'\n''json'
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
         return
         ;;
     '--method')
@@ -346,9 +346,9 @@ _sriovctl_persist() {
 
 _sriovctl_label() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
-    repeating_options=()
-    non_repeating_options=(--root -o --output)
+    non_repeating_flags=(--remove --dry-run --version -h --help)
+    repeating_options=(--label)
+    non_repeating_options=(--root -o --output --node --prefix --kubectl --kubeconfig --context)
     __sriovctl_offer_flags_options 0
 
     # Offer option value completions
@@ -357,7 +357,60 @@ _sriovctl_label() {
         return
         ;;
     '-o'|'--output')
-        __sriovctl_add_completions -W 'text'$'\n''json'
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
+        return
+        ;;
+    '--node')
+        return
+        ;;
+    '--label')
+        return
+        ;;
+    '--prefix')
+        return
+        ;;
+    '--kubectl')
+        return
+        ;;
+    '--kubeconfig')
+        return
+        ;;
+    '--context')
+        return
+        ;;
+    esac
+}
+
+_sriovctl_device-plugin-config() {
+    repeating_flags=()
+    non_repeating_flags=(--raw --version -h --help)
+    repeating_options=(--pf)
+    non_repeating_options=(--root -o --output --group-by --resource-name --resource-prefix --namespace)
+    __sriovctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        return
+        ;;
+    '-o'|'--output')
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
+        return
+        ;;
+    '--pf')
+        return
+        ;;
+    '--group-by')
+        __sriovctl_add_completions -W 'pf'$'\n''vendor'
+        return
+        ;;
+    '--resource-name')
+        return
+        ;;
+    '--resource-prefix')
+        return
+        ;;
+    '--namespace')
         return
         ;;
     esac

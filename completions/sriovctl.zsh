@@ -40,10 +40,10 @@ _sriovctl() {
     local -ir current_word_index="$((CURRENT - 1))"
 
     local -i ret=1
-    local -ar ___output=('text' 'json')
+    local -ar ___output=('text' 'json' 'yaml')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
-        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
@@ -57,14 +57,15 @@ _sriovctl() {
             'list:List SR-IOV physical functions and their virtual functions.'
             'create-vfs:Create and configure VFs on a PF, safely and idempotently.'
             'persist:Write what recreates the VFs at boot: a udev rule, systemd unit or .link file.'
-            'label:Label the Kubernetes node with its SR-IOV facts through kubectl. (Not implemented yet.)'
+            'label:Label the Kubernetes node with its SR-IOV facts through kubectl.'
+            'device-plugin-config:Print the SR-IOV network device plugin'\''s ConfigMap for this host'\''s VFs.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        check|list|create-vfs|persist|label|help)
+        check|list|create-vfs|persist|label|device-plugin-config|help)
             "_sriovctl_${words[1]}" && ret=0
             ;;
         esac
@@ -76,10 +77,10 @@ _sriovctl() {
 
 _sriovctl_check() {
     local -i ret=1
-    local -ar ___output=('text' 'json')
+    local -ar ___output=('text' 'json' 'yaml')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
-        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         '*--pf[Check only this PF (interface or PCI address); repeatable.]:PF:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -91,10 +92,10 @@ _sriovctl_check() {
 
 _sriovctl_list() {
     local -i ret=1
-    local -ar ___output=('text' 'json')
+    local -ar ___output=('text' 'json' 'yaml')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
-        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         '*:PF:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -106,10 +107,10 @@ _sriovctl_list() {
 
 _sriovctl_create-vfs() {
     local -i ret=1
-    local -ar ___output=('text' 'json')
+    local -ar ___output=('text' 'json' 'yaml')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
-        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         ':PF:'
         '--count[The number of VFs, from 0 to the PF'\''s total (required).]:N:'
         '--driver[Bind every VF to this driver (vfio-pci for DPDK) through driver_override.]:DRIVER:'
@@ -135,11 +136,11 @@ _sriovctl_create-vfs() {
 
 _sriovctl_persist() {
     local -i ret=1
-    local -ar ___output=('text' 'json')
+    local -ar ___output=('text' 'json' 'yaml')
     local -ar ___method=('udev' 'systemd' 'link')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
-        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         ':PF:'
         '--method[udev, systemd or link.]:METHOD:{__sriovctl_complete "${___method[@]}"}'
         '--install[Write the file under ROOT/etc and reload udev or systemd.]'
@@ -165,10 +166,39 @@ _sriovctl_persist() {
 
 _sriovctl_label() {
     local -i ret=1
-    local -ar ___output=('text' 'json')
+    local -ar ___output=('text' 'json' 'yaml')
     local -ar arg_specs=(
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
-        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text).]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '--node[The node (default\: this host'\''s name, lowercased).]:NODE:'
+        '*--label[Another label to set; repeatable.]:KEY=VALUE:'
+        '--prefix[The prefix of the fact labels.]:PREFIX:'
+        '--kubectl[The kubectl to run (default\: kubectl from PATH).]:PATH:'
+        '--kubeconfig[Passed to kubectl.]:FILE:'
+        '--context[Passed to kubectl.]:CONTEXT:'
+        '--remove[Remove the labels this command sets.]'
+        '--dry-run[Print the kubectl command and change nothing.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_sriovctl_device-plugin-config() {
+    local -i ret=1
+    local -ar ___output=('text' 'json' 'yaml')
+    local -ar ___group_by=('pf' 'vendor')
+    local -ar arg_specs=(
+        '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '*--pf[Only this PF, or PF#RANGES of its VFs; repeatable.]:PF\[#N-M\]:'
+        '--group-by[pf or vendor.]:GROUPING:{__sriovctl_complete "${___group_by[@]}"}'
+        '--resource-name[The name of the one resource made.]:NAME:'
+        '--resource-prefix[The resources'\'' prefix.]:PREFIX:'
+        '--namespace[The ConfigMap'\''s namespace.]:NAMESPACE:'
+        '--raw[Print only config.json.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

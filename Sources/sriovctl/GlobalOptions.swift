@@ -6,6 +6,8 @@ import SRIOVKit
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case text
   case json
+  /// Only `device-plugin-config` writes YAML (a ConfigMap, its default).
+  case yaml
 }
 
 /// Options accepted by every subcommand, before or after its name.
@@ -22,7 +24,7 @@ struct GlobalOptions: ParsableArguments {
 
   @Option(
     name: [.customShort("o"), .long],
-    help: ArgumentHelp("Output format: text or json (default: text).", valueName: "FORMAT"))
+    help: ArgumentHelp("Output format: text or json (default: text); yaml for device-plugin-config.", valueName: "FORMAT"))
   var output: OutputFormat?
 
   /// This group with values missing here taken from the group given before the subcommand name.
@@ -35,6 +37,11 @@ struct GlobalOptions: ParsableArguments {
 
   /// The output format in force.
   var format: OutputFormat { output ?? .text }
+
+  /// Refuses YAML for the commands that print text or JSON only.
+  func requireTextOrJSON() throws {
+    if output == .yaml { throw ValidationError("-o yaml is only for device-plugin-config; use text or json") }
+  }
 
   /// The host root in force: --root, else SRIOVCTL_ROOT, else /.
   func hostRoot() throws -> HostRoot {
@@ -61,13 +68,7 @@ enum Output {
   static func emit(_ format: OutputFormat, json: @autoclosure () -> JSON, text: () -> String) {
     switch format {
     case .json: print(json().rendered(), terminator: "")
-    case .text: print(text(), terminator: "")
+    case .text, .yaml: print(text(), terminator: "")
     }
   }
-}
-
-/// A subcommand that a later release implements.
-struct NotImplemented: Error, CustomStringConvertible {
-  let command: String
-  var description: String { "'sriovctl \(command)' is not implemented yet" }
 }

@@ -21,7 +21,9 @@ struct SRIOVCtl: ParsableCommand {
       Exit status: 0 on success, 1 when an operation or a check failed, 64 for a usage error.
       """,
     version: SRIOVKit.version,
-    subcommands: [Check.self, List.self, CreateVFs.self, Persist.self, Label.self]
+    subcommands: [
+      Check.self, List.self, CreateVFs.self, Persist.self, Label.self, DevicePluginConfigCommand.self,
+    ]
   )
 
   @OptionGroup var options: GlobalOptions

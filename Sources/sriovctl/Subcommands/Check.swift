@@ -36,6 +36,7 @@ struct Check: ParsableCommand {
 
   func run() throws {
     let options = options.merged(with: parent.options)
+    try options.requireTextOrJSON()
     let report = try Readiness.check(root: try options.hostRoot(), pfs: pfs)
     Output.emit(options.format, json: report.json) {
       CheckReportText.render(report, colour: Terminal.wantsColour)

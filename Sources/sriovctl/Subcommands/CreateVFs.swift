@@ -48,6 +48,7 @@ struct CreateVFs: ParsableCommand {
 
   func run() throws {
     let options = options.merged(with: parent.options)
+    try options.requireTextOrJSON()
     let request = try vf.request(pf: pf, force: force, waitForPF: waitForPF)
     let result = try VFCreation.run(request, root: try options.hostRoot(), dryRun: dryRun)
     Output.emit(options.format, json: result.json) { VFCreationText.render(result) }

@@ -1,15 +1,102 @@
 import ArgumentParser
+import Glibc
 import SRIOVKit
 
 struct Label: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "label",
-    abstract: "Label the Kubernetes node with its SR-IOV facts through kubectl. (Not implemented yet.)")
+    abstract: "Label the Kubernetes node with its SR-IOV facts through kubectl.",
+    discussion: """
+      Sets sriov=enabled and, under --prefix (default sriovctl.io/), capable, vfs (enabled now), \
+      total-vfs and nic-vendor (PCI vendor IDs), plus every --label K=V, with \
+      'kubectl label node NODE ... --overwrite'. The node's labels are read first \
+      ('kubectl get node NODE -o json'): labels already right are not sent, and when all are \
+      right nothing runs (changed: false). --remove deletes the labels this command sets.
+
+      kubectl is run directly, never through a shell; --kubeconfig and --context are passed to \
+      it. NODE defaults to the name kubelet registers: this host's name, lowercased.
+
+      Examples:
+        sriovctl label
+        sriovctl label --node worker-7 --label example.com/pool=dpdk --dry-run
+        sriovctl label --remove --kubeconfig /etc/kubernetes/admin.conf
+      """)
 
   @OptionGroup var options: GlobalOptions
   @ParentCommand var parent: SRIOVCtl
 
+  @Option(help: ArgumentHelp("The node (default: this host's name, lowercased).", valueName: "NODE"))
+  var node: String?
+
+  @Option(name: .customLong("label"), help: ArgumentHelp("Another label to set; repeatable.", valueName: "KEY=VALUE"))
+  var extraLabels: [String] = []
+
+  @Option(help: ArgumentHelp("The prefix of the fact labels.", valueName: "PREFIX"))
+  var prefix = "sriovctl.io/"
+
+  @Option(help: ArgumentHelp("The kubectl to run (default: kubectl from PATH).", valueName: "PATH"))
+  var kubectl = "kubectl"
+
+  @Option(help: ArgumentHelp("Passed to kubectl.", valueName: "FILE"))
+  var kubeconfig: String?
+
+  @Option(help: ArgumentHelp("Passed to kubectl.", valueName: "CONTEXT"))
+  var context: String?
+
+  @Flag(help: "Remove the labels this command sets.")
+  var remove = false
+
+  @Flag(name: .customLong("dry-run"), help: "Print the kubectl command and change nothing.")
+  var dryRun = false
+
+  func validate() throws {
+    _ = try parsedLabels()
+    if let node, NodeName(node) == nil {
+      throw ValidationError("--node '\(node)' is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')")
+    }
+  }
+
+  private func parsedLabels() throws -> [(LabelKey, LabelValue)] {
+    try extraLabels.map { text in
+      guard let equals = text.firstIndex(of: "="), let key = LabelKey(String(text[..<equals])),
+        let value = LabelValue(String(text[text.index(after: equals)...]))
+      else {
+        throw ValidationError(
+          "--label '\(text)' is not KEY=VALUE with a valid Kubernetes label key ([prefix/]name) and value "
+            + "(at most 63 of A-Z a-z 0-9 - _ ., starting and ending with a letter or digit)")
+      }
+      return (key, value)
+    }
+  }
+
   func run() throws {
-    throw NotImplemented(command: "label")
+    let options = options.merged(with: parent.options)
+    try options.requireTextOrJSON()
+    let root = try options.hostRoot()
+    let labels = try NodeLabeling.labels(
+      for: try Inventory.discover(root: root), prefix: prefix, extra: try parsedLabels())
+    let labeling = NodeLabeling(
+      kubectl: .init(path: kubectl, kubeconfig: kubeconfig, context: context),
+      node: try nodeName(root), labels: labels)
+    let result = try labeling.apply(remove: remove, dryRun: dryRun)
+    Output.emit(options.format, json: result.json) {
+      guard let command = result.command else { return "node \(result.node): labels already as asked; nothing changed.\n" }
+      return (result.dryRun ? "would run: " : "ran: ") + command.joined(separator: " ") + "\n"
+    }
+  }
+
+  /// --node, else the host's name as kubelet registers it.
+  private func nodeName(_ root: HostRoot) throws -> NodeName {
+    if let node, let name = NodeName(node) { return name }
+    var hostname: String?
+    if root.isLive {
+      var buffer = [CChar](repeating: 0, count: 256)
+      if gethostname(&buffer, buffer.count) == 0 { hostname = String(cString: buffer) }
+    } else {
+      hostname = try root.readAttribute("/etc/hostname")
+    }
+    guard let hostname, let name = NodeName(hostname.lowercased()) else {
+      throw NodeLabeling.Failure.noNodeName
+    }
+    return name
   }
 }

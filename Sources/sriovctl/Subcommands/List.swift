@@ -25,6 +25,7 @@ struct List: ParsableCommand {
 
   func run() throws {
     let options = options.merged(with: parent.options)
+    try options.requireTextOrJSON()
     let root = try options.hostRoot()
     let pfs = try Inventory.discover(root: root).select(pfs, root: root)
     Output.emit(options.format, json: .object([("pfs", .array(pfs.map(\.json)))])) {

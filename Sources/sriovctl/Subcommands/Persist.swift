@@ -58,6 +58,7 @@ struct Persist: ParsableCommand {
 
   func run() throws {
     let options = options.merged(with: parent.options)
+    try options.requireTextOrJSON()
     let root = try options.hostRoot()
     if remove {
       let results = try Persistence.remove(pf, method: method, root: root)

@@ -1,0 +1,209 @@
+/// The configuration of the SR-IOV network device plugin (k8snetworkplumbingwg/
+/// sriov-network-device-plugin): its `resourceList`, built from the VFs this host really has, in
+/// the `sriovdp-config` ConfigMap under the key `config.json`.
+public struct DevicePluginConfig: Sendable, Equatable {
+  /// How PFs are put into resources.
+  public enum Grouping: String, Sendable, CaseIterable {
+    /// One resource per PF (or per selected VF range of a PF).
+    case pf
+    /// One resource per vendor and VF device ID.
+    case vendor
+  }
+
+  /// A PF, optionally with the VF indexes that go into its resource (`ens1f0#0-3`).
+  public struct PFSelection: Sendable, Equatable {
+    public var pf: PFSelector
+    /// Inclusive ranges of VF indexes; empty for every VF.
+    public var ranges: [ClosedRange<Int>]
+
+    /// Parses `PF` or `PF#RANGES`, RANGES being `N` or `N-M` separated by commas.
+    public init?(_ text: String) {
+      let parts = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
+      guard let selector = PFSelector(String(parts[0])) else { return nil }
+      pf = selector
+      ranges = []
+      guard parts.count == 2 else { return }
+      for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
+        let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!), low >= 0,
+          low <= high
+        else { return nil }
+        ranges.append(low...high)
+      }
+    }
+
+    var suffix: String {
+      ranges.isEmpty ? "" : "#" + ranges.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
+    }
+  }
+
+  /// One entry of `resourceList`.
+  public struct Resource: Sendable, Equatable, JSONRepresentable {
+    public var resourceName: String
+    public var resourcePrefix: String
+    public var vendors: [String]
+    public var devices: [String]
+    public var drivers: [String]
+    public var pfNames: [String]
+    /// PCI addresses of PFs that have no interface to name.
+    public var rootDevices: [String]
+
+    public var json: JSON {
+      var selectors: [(String, JSON)] = [
+        ("vendors", .array(vendors.map(JSON.string))),
+        ("devices", .array(devices.map(JSON.string))),
+      ]
+      if !drivers.isEmpty { selectors.append(("drivers", .array(drivers.map(JSON.string)))) }
+      if !pfNames.isEmpty { selectors.append(("pfNames", .array(pfNames.map(JSON.string)))) }
+      if !rootDevices.isEmpty { selectors.append(("rootDevices", .array(rootDevices.map(JSON.string)))) }
+      return .object([
+        ("resourceName", .string(resourceName)),
+        ("resourcePrefix", .string(resourcePrefix)),
+        ("deviceType", .string("netDevice")),
+        ("selectors", .object(selectors)),
+      ])
+    }
+  }
+
+  /// A configuration that cannot be made as asked.
+  public enum Failure: Error, Equatable, CustomStringConvertible {
+    case noVFDevice(PCIAddress)
+    case rangeBeyondTotal(String, total: Int)
+    case oneNameManyResources(Int)
+    case invalidName(String)
+    case invalidPrefix(String)
+    case nothingToOffer
+
+    public var description: String {
+      switch self {
+      case .noVFDevice(let pf):
+        return "\(pf): the VF device ID is unknown (no VFs, and the SR-IOV capability could not be read); create VFs first"
+      case .rangeBeyondTotal(let selection, let total):
+        return "'\(selection)' names VFs the PF does not have (it allows \(total))"
+      case .oneNameManyResources(let count):
+        return "--resource-name names one resource, but \(count) would be made; select one PF with --pf or use --group-by vendor"
+      case .invalidName(let name):
+        return "'\(name)' is not a device plugin resource name (letters, digits and '_')"
+      case .invalidPrefix(let prefix):
+        return "'\(prefix)' is not a resource prefix (a DNS subdomain such as intel.com)"
+      case .nothingToOffer:
+        return "this host has no SR-IOV PF with VFs to offer (see 'sriovctl check')"
+      }
+    }
+  }
+
+  public var resources: [Resource]
+
+  /// Builds the resources for the selected PFs (all SR-IOV PFs when none are selected).
+  public static func build(
+    inventory: Inventory, root: HostRoot, selections: [PFSelection], grouping: Grouping,
+    resourceName: String?, resourcePrefix: String
+  ) throws -> DevicePluginConfig {
+    guard LabelKey.isSubdomain(Substring(resourcePrefix)) else { throw Failure.invalidPrefix(resourcePrefix) }
+    if let resourceName, !isResourceName(resourceName) { throw Failure.invalidName(resourceName) }
+    var chosen: [(PhysicalFunction, PFSelection?)] = []
+    if selections.isEmpty {
+      chosen = inventory.physicalFunctions.filter { $0.totalVFs > 0 || $0.vfDeviceID != nil }.map { ($0, nil) }
+    } else {
+      for selection in selections {
+        let pf = try inventory.select([selection.pf], root: root)[0]
+        if let highest = selection.ranges.map(\.upperBound).max(), highest >= max(pf.totalVFs, pf.numVFs) {
+          throw Failure.rangeBeyondTotal("\(selection.pf)\(selection.suffix)", total: pf.totalVFs)
+        }
+        chosen.append((pf, selection))
+      }
+    }
+    guard !chosen.isEmpty else { throw Failure.nothingToOffer }
+    let modules = try? KernelModules(root: root)
+    struct Entry {
+      var pf: PhysicalFunction
+      var selection: PFSelection?
+      var device: String
+      var drivers: [String]
+    }
+    let entries: [Entry] = try chosen.map { pf, selection in
+      guard let device = pf.vfDeviceID else { throw Failure.noVFDevice(pf.address) }
+      var drivers = Array(Set(pf.vfs.compactMap(\.driver))).sorted()
+      if drivers.isEmpty, let modules, let alias = Readiness.vfModalias(pf, root: root) {
+        drivers = Array(modules.modules(matching: alias).prefix(1))
+      }
+      return Entry(pf: pf, selection: selection, device: device.pciID, drivers: drivers)
+    }
+    var resources: [Resource] = []
+    func resource(_ name: String, _ members: [Entry]) -> Resource {
+      Resource(
+        resourceName: name, resourcePrefix: resourcePrefix,
+        vendors: Array(Set(members.map(\.pf.vendorID.pciID))).sorted(),
+        devices: Array(Set(members.map(\.device))).sorted(),
+        drivers: Array(Set(members.flatMap(\.drivers))).sorted(),
+        pfNames: members.compactMap { entry in entry.pf.interfaces.first.map { $0 + (entry.selection?.suffix ?? "") } },
+        rootDevices: members.filter { $0.pf.interfaces.isEmpty }.map(\.pf.address.description))
+    }
+    switch grouping {
+    case .pf:
+      for entry in entries {
+        let base = entry.pf.interfaces.first ?? entry.pf.address.description
+        resources.append(resource(sanitized("sriov_" + base + (entry.selection?.suffix ?? "")), [entry]))
+      }
+    case .vendor:
+      var groups: [String: [Entry]] = [:]
+      for entry in entries { groups[entry.pf.vendorID.pciID + ":" + entry.device, default: []].append(entry) }
+      let vendorsWithSeveral = Dictionary(grouping: groups.keys, by: { $0.prefix(4) }).filter { $0.value.count > 1 }.keys
+      for key in groups.keys.sorted() {
+        let vendor = String(key.prefix(4))
+        let device = String(key.suffix(4))
+        var name = vendorName(vendor) + "_sriov_netdevice"
+        if vendorsWithSeveral.contains(Substring(vendor)) { name += "_" + device }
+        resources.append(resource(name, groups[key]!))
+      }
+    }
+    if let resourceName {
+      guard resources.count == 1 else { throw Failure.oneNameManyResources(resources.count) }
+      resources[0].resourceName = resourceName
+    }
+    return DevicePluginConfig(resources: resources)
+  }
+
+  /// The device plugin's own rule for resource names.
+  static func isResourceName(_ name: String) -> Bool {
+    !name.isEmpty && name.count <= 63 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+  }
+
+  private static func sanitized(_ text: String) -> String {
+    String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }.prefix(63))
+  }
+
+  private static func vendorName(_ id: String) -> String {
+    switch id {
+    case "8086": return "intel"
+    case "15b3": return "mellanox"
+    case "14e4": return "broadcom"
+    case "1077": return "qlogic"
+    case "1924": return "solarflare"
+    case "19ee": return "netronome"
+    default: return "vendor_" + id
+    }
+  }
+
+  /// config.json: `{"resourceList": [...]}`.
+  public var json: JSON { .object([("resourceList", .array(resources.map(\.json)))]) }
+
+  /// The ConfigMap, as JSON.
+  public func configMap(namespace: String) -> JSON {
+    .object([
+      ("apiVersion", .string("v1")),
+      ("kind", .string("ConfigMap")),
+      ("metadata", .object([("name", .string("sriovdp-config")), ("namespace", .string(namespace))])),
+      ("data", .object([("config.json", .string(json.rendered()))])),
+    ])
+  }
+
+  /// The ConfigMap as YAML, ready for `kubectl apply -f -`; config.json as a literal block.
+  public func configMapYAML(namespace: String) -> String {
+    var yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sriovdp-config\n  namespace: \(namespace)\ndata:\n  config.json: |\n"
+    for line in json.rendered().split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+      yaml += "    \(line)\n"
+    }
+    return yaml
+  }
+}

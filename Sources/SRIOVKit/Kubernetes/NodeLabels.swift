@@ -1,0 +1,239 @@
+import FoundationEssentials
+
+/// A Kubernetes label key, `[prefix/]name`: the prefix a DNS subdomain of at most 253
+/// characters, the name at most 63 characters of `[A-Za-z0-9_.-]` starting and ending with an
+/// alphanumeric (k8s.io/apimachinery validation.IsQualifiedName).
+public struct LabelKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+  public let description: String
+
+  public init?(_ text: String) {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    switch parts.count {
+    case 1:
+      guard LabelKey.isName(parts[0]) else { return nil }
+    case 2:
+      guard LabelKey.isSubdomain(parts[0]), LabelKey.isName(parts[1]) else { return nil }
+    default:
+      return nil
+    }
+    description = text
+  }
+
+  public static func isName(_ text: Substring) -> Bool {
+    guard (1...63).contains(text.count), let first = text.first, let last = text.last,
+      first.isASCII && (first.isLetter || first.isNumber), last.isASCII && (last.isLetter || last.isNumber)
+    else { return false }
+    return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+  }
+
+  public static func isSubdomain(_ text: Substring) -> Bool {
+    guard (1...253).contains(text.count) else { return false }
+    return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+      guard (1...63).contains(label.count), let first = label.first, let last = label.last else { return false }
+      let isAlnum: (Character) -> Bool = { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+      return isAlnum(first) && isAlnum(last) && label.allSatisfy { isAlnum($0) || $0 == "-" }
+    }
+  }
+
+  public static func < (a: LabelKey, b: LabelKey) -> Bool { a.description < b.description }
+}
+
+/// A Kubernetes label value: empty, or at most 63 characters of `[A-Za-z0-9_.-]` starting and
+/// ending with an alphanumeric.
+public struct LabelValue: Hashable, Sendable, CustomStringConvertible {
+  public let description: String
+
+  public init?(_ text: String) {
+    guard text.isEmpty || LabelKey.isName(Substring(text)) else { return nil }
+    description = text
+  }
+}
+
+/// A Kubernetes node name: a DNS subdomain.
+public struct NodeName: Hashable, Sendable, CustomStringConvertible {
+  public let description: String
+
+  public init?(_ text: String) {
+    guard LabelKey.isSubdomain(Substring(text)) else { return nil }
+    description = text
+  }
+}
+
+/// `sriovctl label`: the node's SR-IOV labels, set or removed through kubectl.
+public struct NodeLabeling: Sendable {
+  /// How kubectl is reached.
+  public struct Kubectl: Sendable, Equatable {
+    public var path: String
+    public var kubeconfig: String?
+    public var context: String?
+
+    public init(path: String = "kubectl", kubeconfig: String? = nil, context: String? = nil) {
+      self.path = path
+      self.kubeconfig = kubeconfig
+      self.context = context
+    }
+
+    /// `kubectl [--kubeconfig K] [--context C] ARGS...`
+    public func command(_ arguments: [String]) -> [String] {
+      var command = [path]
+      if let kubeconfig { command += ["--kubeconfig", kubeconfig] }
+      if let context { command += ["--context", context] }
+      return command + arguments
+    }
+  }
+
+  /// What was done, or would be.
+  public struct Result: Sendable, Equatable, JSONRepresentable {
+    public var node: String
+    public var changed: Bool
+    public var dryRun: Bool
+    /// The kubectl command that changed (or would change) the labels; `nil` when nothing had to.
+    public var command: [String]?
+    /// The labels this command manages and their values (removed ones are absent).
+    public var labels: [(LabelKey, LabelValue)]
+    public var removed: [LabelKey]
+
+    public static func == (a: Result, b: Result) -> Bool {
+      a.node == b.node && a.changed == b.changed && a.command == b.command && a.removed == b.removed
+        && a.labels.map { "\($0.0)=\($0.1)" } == b.labels.map { "\($0.0)=\($0.1)" }
+    }
+
+    public var json: JSON {
+      .object([
+        ("node", .string(node)),
+        ("changed", .bool(changed)),
+        ("dry_run", .bool(dryRun)),
+        ("command", command.map { .array($0.map(JSON.string)) } ?? .null),
+        ("labels", .object(labels.map { ($0.0.description, .string($0.1.description)) })),
+        ("removed", .array(removed.map { .string($0.description) })),
+      ])
+    }
+  }
+
+  /// A kubectl failure, in kubectl's own words with what it means.
+  public enum Failure: Error, Equatable, CustomStringConvertible {
+    case kubectlMissing(String)
+    case kubectl(command: [String], message: String, meaning: String?)
+    case unreadable(String)
+    case invalidPrefix(String)
+    case noNodeName
+
+    public var description: String {
+      switch self {
+      case .kubectlMissing(let path):
+        return "kubectl was not found (\(path)): install it or name it with --kubectl PATH"
+      case .kubectl(let command, let message, let meaning):
+        return (meaning.map { "\($0): " } ?? "") + "\(command.joined(separator: " ")): \(message)"
+      case .unreadable(let output):
+        return "kubectl printed a node sriovctl cannot read: \(output.prefix(200))"
+      case .invalidPrefix(let prefix):
+        return "--prefix '\(prefix)' is not a label prefix (a DNS subdomain followed by '/', like sriovctl.io/)"
+      case .noNodeName:
+        return "this host's name is not a valid node name; give it with --node"
+      }
+    }
+  }
+
+  public var kubectl: Kubectl
+  public var node: NodeName
+  public var labels: [(LabelKey, LabelValue)]
+
+  public init(kubectl: Kubectl, node: NodeName, labels: [(LabelKey, LabelValue)]) {
+    self.kubectl = kubectl
+    self.node = node
+    self.labels = labels
+  }
+
+  /// The labels describing the host beneath `root`: `sriov=enabled`, and under `prefix`
+  /// `capable`, the VF count, the total and the NIC vendors, plus `extra`.
+  public static func labels(
+    for inventory: Inventory, prefix: String, extra: [(LabelKey, LabelValue)]
+  ) throws -> [(LabelKey, LabelValue)] {
+    guard prefix.hasSuffix("/"), LabelKey.isSubdomain(prefix.dropLast()) else { throw Failure.invalidPrefix(prefix) }
+    let pfs = inventory.physicalFunctions
+    let vendors = Set(pfs.map(\.vendorID.pciID)).sorted().joined(separator: "_")
+    var facts: [(String, String)] = [
+      ("sriov", "enabled"),
+      (prefix + "capable", pfs.contains { $0.totalVFs > 0 } ? "true" : "false"),
+      (prefix + "vfs", String(pfs.reduce(0) { $0 + $1.numVFs })),
+      (prefix + "total-vfs", String(pfs.reduce(0) { $0 + $1.totalVFs })),
+    ]
+    if !vendors.isEmpty { facts.append((prefix + "nic-vendor", vendors)) }
+    var result = facts.map { (LabelKey($0.0)!, LabelValue($0.1)!) }
+    for (key, value) in extra {
+      result.removeAll { $0.0 == key }
+      result.append((key, value))
+    }
+    return result
+  }
+
+  /// The node's labels now (`kubectl get node NODE -o json`).
+  public func currentLabels() throws -> [String: String] {
+    let command = kubectl.command(["get", "node", node.description, "-o", "json"])
+    let output = try run(command)
+    struct Node: Decodable {
+      struct Metadata: Decodable { var labels: [String: String]? }
+      var metadata: Metadata
+    }
+    guard let decoded = try? JSONDecoder().decode(Node.self, from: Data(output.utf8)) else {
+      throw Failure.unreadable(output)
+    }
+    return decoded.metadata.labels ?? [:]
+  }
+
+  /// Sets the labels that differ (`kubectl label node NODE K=V ... --overwrite`), or with
+  /// `remove` deletes those present (`K-`).
+  public func apply(remove: Bool, dryRun: Bool) throws -> Result {
+    let current = try currentLabels()
+    var arguments: [String] = []
+    var removed: [LabelKey] = []
+    if remove {
+      for (key, _) in labels where current[key.description] != nil {
+        arguments.append("\(key)-")
+        removed.append(key)
+      }
+    } else {
+      for (key, value) in labels where current[key.description] != value.description {
+        arguments.append("\(key)=\(value)")
+      }
+    }
+    let kept = remove ? [] : labels
+    guard !arguments.isEmpty else {
+      return Result(node: node.description, changed: false, dryRun: dryRun, command: nil, labels: kept, removed: [])
+    }
+    let command = kubectl.command(["label", "node", node.description] + arguments + (remove ? [] : ["--overwrite"]))
+    if !dryRun { _ = try run(command) }
+    return Result(node: node.description, changed: true, dryRun: dryRun, command: command, labels: kept, removed: removed)
+  }
+
+  private func run(_ command: [String]) throws -> String {
+    let outcome: Subprocess.Outcome
+    do {
+      outcome = try Subprocess.capture(command)
+    } catch let failure as Subprocess.Failure where failure.message == "not found in PATH" || failure.message.contains("ENOENT") {
+      throw Failure.kubectlMissing(kubectl.path)
+    }
+    guard outcome.status == 0 else {
+      let message = outcome.errors.split(separator: "\n").map(String.init).last { !$0.isEmpty }
+        ?? "exit status \(outcome.status)"
+      throw Failure.kubectl(command: command, message: message, meaning: NodeLabeling.meaning(of: message))
+    }
+    return outcome.output
+  }
+
+  /// What kubectl's error says, for an operator who does not know its phrasing.
+  static func meaning(of message: String) -> String? {
+    if message.contains("(NotFound)") { return "the node is not registered in the cluster (check --node)" }
+    if message.contains("(Forbidden)") { return "the credentials may not read or label nodes (RBAC)" }
+    if message.contains("(Unauthorized)") { return "the cluster rejected the credentials" }
+    if message.contains("connection refused") || message.contains("no such host") || message.contains("i/o timeout")
+      || message.contains("Unable to connect")
+    {
+      return "the cluster cannot be reached"
+    }
+    if message.contains("localhost:8080") || message.contains("kubeconfig") || message.contains("no configuration") {
+      return "no kubeconfig: pass --kubeconfig or set KUBECONFIG"
+    }
+    return nil
+  }
+}

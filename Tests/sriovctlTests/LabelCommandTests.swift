@@ -1,0 +1,175 @@
+import Foundation
+import SRIOVFixtures
+import XCTest
+
+/// `sriovctl label` with the real kubectl (Debian's kubernetes-client) against a stand-in API
+/// server on 127.0.0.1 (Tests/kubernetes/fake-apiserver.py) that records what kubectl sends.
+final class LabelCommandTests: XCTestCase {
+  private var server: Process?
+  private var serverInput: Pipe?
+  private var log = ""
+  private var kubeconfig = ""
+  private var kubectl = ""
+  private var root = ""
+
+  private func start(mode: String = "normal", labels: [String: String] = ["kubernetes.io/hostname": "x710-host"]) throws {
+    let directory = try temporaryDirectory(self).path
+    root = directory + "/host"
+    try FixtureHosts.x710(at: root)
+    let fetch = try runProgram(repositoryRoot.appendingPathComponent("Tests/kubernetes/kubectl.sh"), [])
+    XCTAssertEqual(fetch.status, 0, "Debian's kubectl: \(fetch.stderr)")
+    kubectl = fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    log = directory + "/requests.jsonl"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    let labelsJSON = String(decoding: try JSONSerialization.data(withJSONObject: labels), as: UTF8.self)
+    process.arguments = [
+      repositoryRoot.appendingPathComponent("Tests/kubernetes/fake-apiserver.py").path,
+      "--node", "x710-host", "--labels", labelsJSON, "--mode", mode, "--log", log,
+    ]
+    let output = Pipe()
+    let input = Pipe()
+    process.standardOutput = output
+    process.standardInput = input
+    try process.run()
+    server = process
+    serverInput = input
+    addTeardownBlock { [weak self] in
+      try? self?.serverInput?.fileHandleForWriting.close()
+      self?.server?.terminate()
+      self?.server?.waitUntilExit()
+    }
+    var portText = ""
+    while !portText.hasSuffix("\n") {
+      let byte = output.fileHandleForReading.readData(ofLength: 1)
+      guard !byte.isEmpty else { break }
+      portText += String(decoding: byte, as: UTF8.self)
+    }
+    let port = try XCTUnwrap(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)), "the API server's port")
+    kubeconfig = directory + "/kubeconfig"
+    try """
+      apiVersion: v1
+      kind: Config
+      clusters:
+      - name: test
+        cluster: {server: "http://127.0.0.1:\(port)"}
+      users:
+      - name: test
+        user: {token: "test-token"}
+      contexts:
+      - name: test
+        context: {cluster: test, user: test}
+      current-context: test
+
+      """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+  }
+
+  private func label(_ extra: [String]) throws -> Run {
+    try sriovctl(["label", "--root", root, "--kubectl", kubectl, "--kubeconfig", kubeconfig] + extra)
+  }
+
+  /// The recorded requests: (method, path without query, body).
+  private func requests() throws -> [(String, String, String?)] {
+    guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+    return try text.split(separator: "\n").map { line in
+      let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let path = (object["path"] as? String ?? "").split(separator: "?").first.map(String.init) ?? ""
+      return (object["method"] as? String ?? "", path, object["body"] as? String)
+    }
+  }
+
+  private func patches() throws -> [[String: Any]] {
+    try requests().filter { $0.0 == "PATCH" }.map {
+      try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(($0.2 ?? "").utf8)) as? [String: Any])
+    }
+  }
+
+  func testLabelsTheNodeOnceAndThenChangesNothing() throws {
+    try start()
+    let first = try label(["-o", "json", "--label", "example.com/pool=dpdk"])
+    XCTAssertEqual(first.status, 0, first.stderr)
+    let document = try first.json()
+    XCTAssertEqual(document["node"] as? String, "x710-host", "the fixture's hostname")
+    XCTAssertEqual(document["changed"] as? Bool, true)
+    let expected: [String: String] = [
+      "sriov": "enabled", "sriovctl.io/capable": "true", "sriovctl.io/vfs": "4", "sriovctl.io/total-vfs": "128",
+      "sriovctl.io/nic-vendor": "8086", "example.com/pool": "dpdk",
+    ]
+    let sent = try patches()
+    XCTAssertEqual(sent.count, 1)
+    XCTAssertEqual(
+      (sent.first?["metadata"] as? [String: Any])?["labels"] as? [String: String], expected, "the exact patch")
+    XCTAssertEqual(sent.first?.keys.sorted(), ["metadata"])
+    let patch = try XCTUnwrap(try requests().first { $0.0 == "PATCH" })
+    XCTAssertEqual(patch.1, "/api/v1/nodes/x710-host")
+
+    let again = try label(["-o", "json", "--label", "example.com/pool=dpdk"])
+    XCTAssertEqual(again.status, 0, again.stderr)
+    XCTAssertEqual(try again.json()["changed"] as? Bool, false)
+    XCTAssertTrue(try again.json()["command"] is NSNull)
+    XCTAssertEqual(try patches().count, 1, "no second PATCH")
+
+    let dry = try label(["--label", "example.com/pool=sriov", "--dry-run"])
+    XCTAssertEqual(dry.status, 0, dry.stderr)
+    XCTAssertEqual(
+      dry.stdout,
+      "would run: \(kubectl) --kubeconfig \(kubeconfig) label node x710-host example.com/pool=sriov --overwrite\n")
+    XCTAssertEqual(try patches().count, 1, "a dry run sends nothing")
+
+    let remove = try label(["--remove", "--label", "example.com/pool=dpdk"])
+    XCTAssertEqual(remove.status, 0, remove.stderr)
+    let removal = try XCTUnwrap(try patches().last)
+    let removedLabels = try XCTUnwrap((removal["metadata"] as? [String: Any])?["labels"] as? [String: Any])
+    XCTAssertEqual(Set(removedLabels.keys), Set(expected.keys))
+    XCTAssertTrue(removedLabels.values.allSatisfy { $0 is NSNull })
+    let none = try label(["--remove", "-o", "json"])
+    XCTAssertEqual(try none.json()["changed"] as? Bool, false)
+  }
+
+  func testOnlyDifferingLabelsAreSent() throws {
+    try start(labels: ["sriov": "enabled", "sriovctl.io/vfs": "2"])
+    let run = try label([])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let labels = try XCTUnwrap((try patches().first?["metadata"] as? [String: Any])?["labels"] as? [String: String])
+    XCTAssertNil(labels["sriov"], "already right")
+    XCTAssertEqual(labels["sriovctl.io/vfs"], "4")
+  }
+
+  func testKubectlErrorsAreReportedInItsOwnWords() throws {
+    try start()
+    let missing = try label(["--node", "worker-9"])
+    assertCleanFailure(
+      missing,
+      mentioning: ["the node is not registered in the cluster (check --node)", "Error from server (NotFound): nodes \"worker-9\" not found"])
+    XCTAssertEqual(try patches().count, 0)
+
+    let noKubectl = try sriovctl(["label", "--root", root, "--kubectl", "/nonexistent/kubectl"])
+    assertCleanFailure(noKubectl, mentioning: ["kubectl was not found (/nonexistent/kubectl)"])
+
+    // A kubeconfig whose server is not listening.
+    try String(contentsOfFile: kubeconfig, encoding: .utf8)
+      .replacingOccurrences(of: "http://127.0.0.1:", with: "http://127.0.0.1:1#")
+      .replacingOccurrences(of: "#", with: "").write(toFile: kubeconfig + ".down", atomically: true, encoding: .utf8)
+    let unreachable = try sriovctl(["label", "--root", root, "--kubectl", kubectl, "--kubeconfig", kubeconfig + ".down"])
+    assertCleanFailure(unreachable, mentioning: ["the cluster cannot be reached"])
+  }
+
+  func testForbiddenIsExplained() throws {
+    try start(mode: "forbidden")
+    let run = try label([])
+    assertCleanFailure(
+      run,
+      mentioning: ["the credentials may not read or label nodes (RBAC)", "Error from server (Forbidden): nodes \"x710-host\" is forbidden"])
+  }
+
+  func testBadLabelsAndNodesAreRefusedBeforeKubectlRuns() throws {
+    try start()
+    for bad in ["no-equals", "UPPER.example.com/x=1", "example.com/pool=-dash", "x=\("a" + String(repeating: "b", count: 63))", "k=v w", "k=$(reboot)"] {
+      let run = try label(["--label", bad])
+      assertCleanFailure(run, status: 64, mentioning: ["--label '\(bad)' is not KEY=VALUE"])
+    }
+    let node = try label(["--node", "Bad_Node"])
+    assertCleanFailure(node, status: 64, mentioning: ["--node 'Bad_Node' is not a node name"])
+    XCTAssertEqual(try requests().count, 0, "kubectl never ran")
+  }
+}
