@@ -54,8 +54,10 @@ list: build
 # The tests are XCTest; without Swift Testing's empty run the last summary line is XCTest's count.
 # The VM tests (Tests/sriovctlTests/VMTests.swift) boot a real kernel under QEMU; the test bed's
 # prepare step installs QEMU and fetches the kernel. SRIOVCTL_SKIP_VM_TESTS=1 skips both.
-test: test-deps
-	@if [ "$${SRIOVCTL_SKIP_VM_TESTS:-0}" != 1 ]; then $(SUDO) Tests/vm/testbed.sh prepare; fi
+# The persist reboot tests boot the release binary in a Debian guest (Tests/vm/debian-image.sh).
+test: test-deps release
+	@if [ "$${SRIOVCTL_SKIP_VM_TESTS:-0}" != 1 ]; then \
+	  $(SUDO) Tests/vm/testbed.sh prepare && $(SUDO) Tests/vm/debian-image.sh >/dev/null; fi
 	@$(SUDO) Tests/kubernetes/kubectl.sh >/dev/null
 	$(SWIFT) test --disable-swift-testing
 	$(MAKE) check-generated

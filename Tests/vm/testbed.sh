@@ -14,6 +14,13 @@
 #       and brings the scenario's output directory back into --out DIR.
 #       Exits with the scenario's exit status (see "Exit status" below).
 #
+#   testbed.sh run --debian IMAGE [--disk-copy PATH] [--install-binary] [OPTIONS] -- SCENARIO [ARG...]
+#       The same, with a Debian 12 guest booted from IMAGE (built by debian-image.sh) with real
+#       systemd and udev instead of the busybox initramfs: see "The Debian guest" below.
+#
+#   testbed.sh kernel-dir
+#       Makes the kernel cache usable (as run does) and prints its directory.
+#
 #   testbed.sh help
 #
 # The guest (what a scenario can rely on):
@@ -37,6 +44,28 @@
 #       intel-iommu (not a PCI function)                             (only with --viommu)
 #     and q35's own functions: 00:00.0 host bridge, 00:1f.0 LPC, 00:1f.2 SATA, 00:1f.3 SMBus.
 #   - stdin is /dev/null; stdout and stderr go to the serial console (DIR/console.log).
+#
+# The Debian guest (--debian IMAGE; IMAGE "cached" means debian-image.sh's cached image, built
+# when missing):
+#   - The same kernel, command line, hardware and results disk, plus the root disk: a virtio disk
+#     at 00:05.0 (serial "testbed-root") holding IMAGE's ext4 file system. A tiny busybox
+#     initramfs loads virtio and ext4, mounts it read-write, mounts a tmpfs on its /run with the
+#     scenario in /run/testbed, adds --install-binary and --include files, and switch_roots into
+#     the image's /sbin/init (systemd). udev then loads the drivers (igb...) and names interfaces
+#     (the igb PF is enp1s0, its VFs enp1s0v0, enp1s0v1...).
+#   - The image's testbed-agent.service runs the scenario with /bin/sh (dash) after
+#     multi-user.target, as root, with TESTBED=1, TESTBED_GUEST=debian, TESTBED_OUT,
+#     TESTBED_BINARY (/usr/local/bin/sriovctl), TESTBED_KERNEL; its output goes to the journal and
+#     the console; then the agent delivers the results and powers off (systemctl poweroff, so the
+#     file system is clean for the next boot). A boot takes ~25-40 s under TCG.
+#   - IMAGE is never written: the guest boots a throw-away sparse copy, or with --disk-copy PATH
+#     the disk PATH, created as a copy of IMAGE when it does not exist and kept afterwards, so a
+#     second run with the same PATH boots what the first left (a reboot).
+#   - --install-binary copies --binary to /usr/local/bin/sriovctl on the disk (it stays there);
+#     the binary's libraries must be in the image (a release build with --static-swift-stdlib
+#     needs only glibc, libpci, libsystemd, libkmod and libnl, which the image has).
+#   - --include PATH copies just the file to the same path on the disk (no libraries: the image
+#     has iproute2); --module and --no-autoload do not apply (udev loads modules).
 #
 # Results: the guest packs TESTBED_OUT and the exit status with busybox tar onto the raw results
 # disk, then powers off; the host unpacks it into DIR. DIR then holds the scenario's files plus
@@ -585,15 +614,18 @@ INIT
   chmod 0755 "$1"
 }
 
-# resolve_modules: sets MODULE_RELPATHS to the kernel modules the guest gets (the default ones,
-# --module ones and their dependencies), in load order, each once, as paths relative to the
-# unpacked package (lib/modules/VERSION/kernel/...). Modules built into the kernel need nothing.
+# resolve_modules [NAME...]: sets MODULE_RELPATHS to the kernel modules the guest gets (NAMEs, by
+# default the default ones and --module ones, and their dependencies), in load order, each once,
+# as paths relative to the unpacked package (lib/modules/VERSION/kernel/...). Modules built into
+# the kernel need nothing.
 resolve_modules() {
   local version kroot=$KERNEL_DIR/root
   version=$(<"$KERNEL_DIR/kernel-version")
   MODULE_RELPATHS=()
+  local names=("$@")
+  (($#)) || names=("${DEFAULT_MODULES[@]}" "${EXTRA_MODULES[@]}")
   local module line deps seen=" "
-  for module in "${DEFAULT_MODULES[@]}" "${EXTRA_MODULES[@]}"; do
+  for module in "${names[@]}"; do
     deps=$(modprobe -d "$kroot" -S "$version" --show-depends "$module" 2>&1) ||
       die "$EX_TESTBED" "kernel $version has no module $module: $deps"
     while IFS= read -r line; do
@@ -695,6 +727,135 @@ build_initramfs() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# run --debian: the boot initramfs for the Debian image
+
+# Modules the Debian guest's initramfs loads to mount its root (the image has all the others).
+readonly DEBIAN_BOOT_MODULES=(virtio_pci virtio_blk ext4)
+# The serial number of the Debian guest's root disk.
+readonly ROOT_SERIAL=testbed-root
+
+# build_debian_initramfs STAGE OUTPUT: a busybox initramfs that mounts the Debian root disk, puts
+# the scenario (and --install-binary, --include files) into it and switch_roots to systemd.
+build_debian_initramfs() {
+  local stage=$1 output=$2
+  mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,etc/testbed,proc,sys,dev,newroot,testbed}
+  cp -- "$(command -v busybox)" "$stage/bin/busybox"
+  local applet
+  while IFS= read -r applet; do
+    [[ -e $stage/$applet || -L $stage/$applet ]] || ln -s /bin/busybox "$stage/$applet"
+  done < <("$stage/bin/busybox" --list-full)
+
+  local rel
+  for rel in "${MODULE_RELPATHS[@]}"; do
+    mkdir -p "$stage/$(dirname "$rel")"
+    cp -- "$KERNEL_DIR/root/$rel" "$stage/$rel"
+  done
+  printf '/%s\n' "${MODULE_RELPATHS[@]}" >"$stage/etc/testbed/insmod"
+
+  if ((INSTALL_BINARY)); then
+    # Only the binary: its libraries come from the image.
+    cp -L --preserve=mode -- "$BINARY" "$stage/testbed/sriovctl"
+  fi
+  local file
+  for file in "${INCLUDES[@]}"; do
+    [[ -f $file && -r $file ]] || die "$EX_TESTBED" "$file does not exist or is unreadable"
+    mkdir -p "$stage/testbed/include$(dirname "$file")"
+    cp -L --preserve=mode -- "$file" "$stage/testbed/include$file"
+  done
+
+  cp -- "$SCENARIO" "$stage/testbed/scenario"
+  chmod 0755 "$stage/testbed/scenario"
+  if ((${#SCENARIO_ARGS[@]})); then
+    printf '%s\n' "${SCENARIO_ARGS[@]}" >"$stage/testbed/args"
+  else
+    : >"$stage/testbed/args"
+  fi
+  # Read by the initramfs (busybox sh) and by the image's agent (dash): plain words only.
+  {
+    printf 'TESTBED_RESULTS_SERIAL=%s\n' "$RESULTS_SERIAL"
+    printf 'TESTBED_ROOT_SERIAL=%s\n' "$ROOT_SERIAL"
+    printf "TESTBED_SCENARIO_NAME='%s'\n" "${SCENARIO##*/}"
+  } >"$stage/testbed/config"
+  write_debian_init "$stage/init"
+
+  (cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+    cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) >"$output"
+  {
+    cpio_newc_entry dev/console $((0020600)) 1 5 1
+    cpio_newc_entry TRAILER!!! 0 1 0 0
+  } >>"$output"
+}
+
+# The Debian guest's /init (busybox sh, PID 1 until switch_root).
+write_debian_init() {
+  cat >"$1" <<'INIT'
+#!/bin/sh
+# The test bed's boot initramfs for the Debian image (generated by testbed.sh): loads virtio and
+# ext4, mounts the root disk, hands the scenario over in /run/testbed, switch_roots to systemd.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/null >/dev/console 2>&1
+
+say() { echo "testbed-initramfs: $*"; }
+fail() {
+  say "FATAL: $*"
+  sync
+  poweroff -f
+  sleep 5
+  exit 1
+}
+
+# shellcheck disable=SC1091 # written by testbed.sh
+. /testbed/config
+while read -r module; do
+  [ -n "$module" ] || continue
+  insmod "$module" 2>/dev/null || say "warning: insmod $module failed"
+done </etc/testbed/insmod
+
+root=
+tries=0
+while [ -z "$root" ] && [ "$tries" -lt 100 ]; do
+  for serial in /sys/block/*/serial; do
+    [ -r "$serial" ] || continue
+    if [ "$(cat "$serial")" = "$TESTBED_ROOT_SERIAL" ]; then
+      root=${serial#/sys/block/}
+      root=/dev/${root%/serial}
+    fi
+  done
+  [ -n "$root" ] || { tries=$((tries + 1)); sleep 0.1; }
+done
+if [ -z "$root" ] || [ ! -b "$root" ]; then fail "the root disk did not appear"; fi
+mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root"
+[ -x /newroot/sbin/init ] || [ -L /newroot/sbin/init ] || fail "the root disk has no /sbin/init"
+
+# /run for systemd (it keeps a mounted /run), holding the scenario for the agent.
+mount -t tmpfs -o mode=0755,nosuid,nodev,size=50% tmpfs /newroot/run || fail "cannot mount /run"
+mkdir -p /newroot/run/testbed
+cp /testbed/scenario /testbed/args /testbed/config /newroot/run/testbed/ || fail "cannot copy the scenario"
+if [ -f /testbed/sriovctl ]; then
+  mkdir -p /newroot/usr/local/bin
+  if ! cp /testbed/sriovctl /newroot/usr/local/bin/sriovctl.new ||
+    ! chmod 0755 /newroot/usr/local/bin/sriovctl.new ||
+    ! mv /newroot/usr/local/bin/sriovctl.new /newroot/usr/local/bin/sriovctl; then
+    fail "cannot install the sriovctl binary"
+  fi
+fi
+if [ -d /testbed/include ]; then
+  cp -a /testbed/include/. /newroot/ || fail "cannot copy the --include files"
+fi
+sync
+say "root $root mounted, switching to systemd ($(cut -d' ' -f1 /proc/uptime) s after boot)"
+mount --move /dev /newroot/dev
+umount /sys
+umount /proc
+exec switch_root /newroot /sbin/init
+INIT
+  chmod 0755 "$1"
+}
+
+# ---------------------------------------------------------------------------------------------
 # run: the VM
 
 cmd_help() {
@@ -721,6 +882,12 @@ Options of run:
   --bzimage         boot the compressed kernel instead of the extracted vmlinux (slower)
   --keep            keep the work directory (initramfs, results disk) for debugging
   -v, --verbose     show the serial console while the VM runs
+Options of run for the Debian guest (see "The Debian guest" above):
+  --debian IMAGE    boot the Debian image IMAGE (from debian-image.sh; "cached": its cached one,
+                    built when missing) with systemd and udev; the default --timeout becomes 300
+  --disk-copy PATH  boot the disk PATH, created as a sparse copy of IMAGE when missing, and keep
+                    it (boot the same PATH again to reboot what the last run left)
+  --install-binary  copy --binary to /usr/local/bin/sriovctl on the disk
 EOF
 }
 
@@ -729,7 +896,7 @@ cmd_run() {
   OUT=
   VIOMMU=0
   NVME=0
-  TIMEOUT=120
+  TIMEOUT=
   SMP=1
   MEMORY=1024
   AUTOLOAD=1
@@ -741,6 +908,10 @@ cmd_run() {
   EXTRA_CMDLINE=()
   EXTRA_MODULES=()
   INCLUDES=()
+  DEBIAN_IMAGE=
+  DISK_COPY=
+  INSTALL_BINARY=0
+  local module_options=0
   while (($#)); do
     case $1 in
       --binary) BINARY=${2:?--binary needs a path}; shift 2 ;;
@@ -751,8 +922,11 @@ cmd_run() {
       --timeout) TIMEOUT=${2:?--timeout needs seconds}; shift 2 ;;
       --smp) SMP=${2:?--smp needs a number}; shift 2 ;;
       --memory) MEMORY=${2:?--memory needs MiB}; shift 2 ;;
-      --module) EXTRA_MODULES+=("${2:?--module needs a name}"); shift 2 ;;
-      --no-autoload) AUTOLOAD=0; shift ;;
+      --module) EXTRA_MODULES+=("${2:?--module needs a name}"); module_options=1; shift 2 ;;
+      --no-autoload) AUTOLOAD=0; module_options=1; shift ;;
+      --debian) DEBIAN_IMAGE=${2:?--debian needs an image}; shift 2 ;;
+      --disk-copy) DISK_COPY=${2:?--disk-copy needs a path}; shift 2 ;;
+      --install-binary) INSTALL_BINARY=1; shift ;;
       --include) INCLUDES+=("${2:?--include needs a path}"); shift 2 ;;
       --results-size) RESULTS_MIB=${2:?--results-size needs MiB}; shift 2 ;;
       --cpu) CPU=${2:?--cpu needs a CPU model}; shift 2 ;;
@@ -769,13 +943,26 @@ cmd_run() {
   SCENARIO=$1
   shift
   SCENARIO_ARGS=("$@")
+  if [[ -z $TIMEOUT ]]; then
+    TIMEOUT=120
+    [[ -z $DEBIAN_IMAGE ]] || TIMEOUT=300
+  fi
+  if [[ -z $DEBIAN_IMAGE ]]; then
+    [[ -z $DISK_COPY ]] || usage_error "run: --disk-copy needs --debian IMAGE"
+    ((INSTALL_BINARY == 0)) || usage_error "run: --install-binary needs --debian IMAGE"
+  else
+    ((module_options == 0)) ||
+      usage_error "run: --module and --no-autoload do not apply to --debian (udev loads modules)"
+  fi
   local number
   for number in "$TIMEOUT" "$SMP" "$MEMORY" "$RESULTS_MIB"; do
     [[ $number =~ ^[1-9][0-9]*$ ]] || usage_error "run: '$number' is not a positive number"
   done
   [[ -f $SCENARIO && -r $SCENARIO ]] || usage_error "run: scenario $SCENARIO does not exist"
-  [[ -x $BINARY ]] ||
-    die "$EX_TESTBED" "the sriovctl binary $BINARY does not exist (swift build, or --binary PATH)"
+  if [[ -z $DEBIAN_IMAGE ]] || ((INSTALL_BINARY)); then
+    [[ -x $BINARY ]] ||
+      die "$EX_TESTBED" "the sriovctl binary $BINARY does not exist (swift build, or --binary PATH)"
+  fi
   local arg
   for arg in "${SCENARIO_ARGS[@]}"; do
     [[ $arg != *$'\n'* ]] || usage_error "run: scenario arguments cannot contain newlines"
@@ -802,16 +989,24 @@ cmd_run() {
   local work
   make_temp_dir work
   local started=$SECONDS
-  resolve_modules
+  local boot_modules=()
+  [[ -z $DEBIAN_IMAGE ]] || boot_modules=("${DEBIAN_BOOT_MODULES[@]}")
+  resolve_modules "${boot_modules[@]}"
   if ! verify_md5 "$KERNEL_DIR" "${MODULE_RELPATHS[@]}"; then
     log "kernel modules in the cache do not match their checksums: rebuilding the cache"
     rm -f -- "$KERNEL_DIR/complete"
     ensure_kernel any
-    resolve_modules
+    resolve_modules "${boot_modules[@]}"
     verify_md5 "$KERNEL_DIR" "${MODULE_RELPATHS[@]}" ||
       die "$EX_TESTBED" "the rebuilt kernel cache is still damaged"
   fi
-  build_initramfs "$work/stage" "$work/initrd.cpio"
+  local root_disk=
+  if [[ -n $DEBIAN_IMAGE ]]; then
+    prepare_debian_disk "$work" root_disk
+    build_debian_initramfs "$work/stage" "$work/initrd.cpio"
+  else
+    build_initramfs "$work/stage" "$work/initrd.cpio"
+  fi
   local version
   version=$(<"$KERNEL_DIR/kernel-version")
   log "initramfs: $(du -m "$work/initrd.cpio" | cut -f1) MiB, built in $((SECONDS - started)) s"
@@ -867,6 +1062,14 @@ cmd_run() {
     -drive "file=$work/results.img,if=none,id=results,format=raw,cache=writeback"
     -device "virtio-blk-pci,drive=results,serial=$RESULTS_SERIAL,bus=pcie.0,addr=0x3"
   )
+  if [[ -n $root_disk ]]; then
+    # The Debian guest's root disk (not behind a root port: bus numbers stay as they are).
+    # shellcheck disable=SC2054
+    qemu_args+=(
+      -drive "file=$root_disk,if=none,id=root,format=raw,cache=writeback"
+      -device "virtio-blk-pci,drive=root,serial=$ROOT_SERIAL,bus=pcie.0,addr=0x5"
+    )
+  fi
   if ((NVME)); then
     # An NVMe controller with SR-IOV (hw/nvme): up to 4 VFs, sharing 8 flexible queue and 4
     # flexible interrupt resources. The VFs exist once enabled, but need `nvme virt-mgmt`
@@ -890,6 +1093,12 @@ cmd_run() {
     printf 'scenario: %s' "${SCENARIO##*/}"
     ((${#SCENARIO_ARGS[@]} == 0)) || printf ' %q' "${SCENARIO_ARGS[@]}"
     printf '\nbinary: %s\n' "$BINARY"
+    if [[ -n $DEBIAN_IMAGE ]]; then
+      printf 'guest: debian\nimage: %s\ndisk: %s\ninstall_binary: %s\n' "$DEBIAN_IMAGE" \
+        "${DISK_COPY:-(a throw-away copy)}" "$INSTALL_BINARY"
+    else
+      printf 'guest: busybox\n'
+    fi
     printf 'kernel_cmdline: %s\n' "$append"
     printf 'qemu_command:'
     printf ' %q' "$QEMU" "${qemu_args[@]}"
@@ -912,6 +1121,10 @@ cmd_run() {
   if ((qemu_status == 124 || qemu_status == 137)); then
     show_console_tail
     die "$EX_TIMEOUT" "the VM ran longer than --timeout ${TIMEOUT}s and was stopped (console: $OUT/console.log)"
+  fi
+  if grep -q 'testbed-initramfs: FATAL' "$OUT/console.log" 2>/dev/null; then
+    show_console_tail
+    die "$EX_TESTBED" "the Debian guest did not start: $(grep -m1 -o 'testbed-initramfs: FATAL.*' "$OUT/console.log") (console: $OUT/console.log)"
   fi
   if grep -q 'Kernel panic - not syncing' "$OUT/console.log" 2>/dev/null; then
     show_console_tail
@@ -950,10 +1163,40 @@ cmd_run() {
   exit "$status"
 }
 
+# prepare_debian_disk WORK VAR: sets VAR to the disk the Debian guest boots: --disk-copy PATH
+# (created from the image when missing) or a throw-away copy in WORK.
+prepare_debian_disk() {
+  local work=$1
+  local -n _disk=$2
+  local image=$DEBIAN_IMAGE
+  if [[ $image == cached ]]; then
+    image=$("$SCRIPT_DIR/debian-image.sh") || die "$EX_TESTBED" "debian-image.sh could not provide the image"
+    DEBIAN_IMAGE=$image
+  fi
+  if [[ -n $DISK_COPY && -e $DISK_COPY ]]; then
+    [[ -f $DISK_COPY && -r $DISK_COPY && -w $DISK_COPY ]] ||
+      die "$EX_TESTBED" "--disk-copy $DISK_COPY is not a writable file"
+    _disk=$DISK_COPY
+    log "booting the existing disk $DISK_COPY"
+    return 0
+  fi
+  [[ -f $image && -r $image ]] || die "$EX_TESTBED" "the Debian image $image does not exist (Tests/vm/debian-image.sh builds it)"
+  _disk=${DISK_COPY:-$work/disk.raw}
+  cp --sparse=always -- "$image" "$_disk" || die "$EX_TESTBED" "cannot copy $image to $_disk"
+}
+
 show_console_tail() {
   [[ -s $OUT/console.log ]] || return 0
   printf '%s: last lines of the console:\n' "$PROG" >&2
   tail -n 30 "$OUT/console.log" | sed 's/^/  | /' >&2
+}
+
+# kernel-dir: makes the kernel cache usable (as run does) and prints its directory, for
+# debian-image.sh, which copies the same kernel's modules into the Debian image.
+cmd_kernel_dir() {
+  (($# == 0)) || usage_error "kernel-dir takes no arguments"
+  ensure_kernel any
+  printf '%s\n' "$KERNEL_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -965,6 +1208,7 @@ main() {
   case $command in
     prepare) cmd_prepare "$@" ;;
     run) cmd_run "$@" ;;
+    kernel-dir) cmd_kernel_dir "$@" ;;
     help | -h | --help) cmd_help ;;
     *) usage_error "unknown subcommand '$command' (prepare, run, help)" ;;
   esac

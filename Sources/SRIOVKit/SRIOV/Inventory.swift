@@ -28,8 +28,9 @@ public struct Inventory: Sendable {
     self.otherFunctions = otherFunctions
   }
 
-  /// Reads the host beneath `root`.
-  public static func discover(root: HostRoot) throws -> Inventory {
+  /// Reads the host beneath `root`. Vendor and device names come from pci.ids, which takes a
+  /// parse of the whole database: callers that print no names pass `names: false`.
+  public static func discover(root: HostRoot, names: Bool = true) throws -> Inventory {
     let bus = try PCIBus(root: root)
     let sysfs = PCIDeviceAttributes(root: root)
     var pfs: [PhysicalFunction] = []
@@ -40,7 +41,7 @@ public struct Inventory: Sendable {
       guard function.isNetworkController else {
         let hex = "0x" + function.classCode.pciID
         otherFunctions[address] =
-          bus.className(function.classCode).map { "\($0), class \(hex)" } ?? "class \(hex)"
+          (names ? bus.className(function.classCode) : nil).map { "\($0), class \(hex)" } ?? "class \(hex)"
         continue
       }
       if try sysfs.isVirtualFunction(address) { continue }
@@ -69,8 +70,8 @@ public struct Inventory: Sendable {
           interfaces: try sysfs.interfaces(address),
           vendorID: function.vendorID,
           deviceID: function.deviceID,
-          vendorName: bus.vendorName(function.vendorID),
-          deviceName: bus.deviceName(vendor: function.vendorID, device: function.deviceID),
+          vendorName: names ? bus.vendorName(function.vendorID) : nil,
+          deviceName: names ? bus.deviceName(vendor: function.vendorID, device: function.deviceID) : nil,
           driver: try sysfs.driver(address),
           numaNode: try sysfs.numaNode(address),
           iommuGroup: try sysfs.iommuGroup(address),

@@ -131,7 +131,7 @@ public enum VFCreation {
     while true {
       var failure: Error
       do {
-        let pf = try Inventory.discover(root: root).select([request.pf], root: root)[0]
+        let pf = try Inventory.discover(root: root, names: false).select([request.pf], root: root)[0]
         let needsInterface = request.wantsLinkSettings || request.mtu != nil
         if pf.driver != nil && (!needsInterface || !pf.interfaces.isEmpty) { return }
         failure = VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout)
@@ -167,7 +167,7 @@ public enum VFCreation {
       self.deadline = deadline
       self.progress = progress
       sysfs = PCIDeviceAttributes(root: root)
-      let inventory = try Inventory.discover(root: root)
+      let inventory = try Inventory.discover(root: root, names: false)
       pf = try inventory.select([request.pf], root: root)[0]
       links = root.isLive ? try NetworkLinks() : nil
       modules = try? KernelModules(root: root)
@@ -454,17 +454,7 @@ public enum VFCreation {
       let permanent = request.macs == .auto ? try autoMACBase(interface) : nil
       for index in 0..<request.count {
         let now = current.first { $0.index == index }
-        var wanted: [VFLinkChange] = []
-        switch request.macs {
-        case .unchanged: break
-        case .auto: if let permanent { wanted.append(.mac(MACAddress.derived(from: permanent, index: index))) }
-        case .explicit(let macs): if let mac = macs[index] { wanted.append(.mac(mac)) }
-        }
-        if let vlan = request.vlans.value(for: index) { wanted.append(.vlan(vlan)) }
-        if let trust = request.trust.value(for: index) { wanted.append(.trust(trust)) }
-        if let check = request.spoofCheck.value(for: index) { wanted.append(.spoofCheck(check)) }
-        if let state = request.linkState.value(for: index) { wanted.append(.linkState(state)) }
-        if let rate = request.maxTxRate.value(for: index) { wanted.append(.maxTxRate(rate)) }
+        let wanted = requestedChanges(index, permanent)
         for change in wanted where !(now.map { Run.satisfies($0, change) } ?? false) {
           let links = self.links
           try act("set VF \(index) \(change)") {
