@@ -126,11 +126,15 @@ public enum Persistence {
     for method in method.map({ [$0] }) ?? PersistMethod.allCases {
       let path = method.path(for: pf)
       var changed = false
+      let unit = PersistMethod.unitName(for: pf)
       if let bytes = try root.readBytes(path, limit: 1 << 20) {
         guard String(decoding: bytes, as: UTF8.self).hasPrefix(mark) else { throw PersistError.notOurs(path) }
+        // systemd disables a unit only while its file exists.
+        if method == .systemd, root.isLive, let manager = SystemdManager() {
+          try manager.setEnabled(unit, false)
+        }
         changed = try root.removeFile(path)
       }
-      let unit = PersistMethod.unitName(for: pf)
       if method == .systemd, try root.removeFile("/etc/systemd/system/multi-user.target.wants/\(unit)") {
         changed = true
       }
@@ -170,8 +174,13 @@ public enum Persistence {
       guard let manager = SystemdManager() else {
         return ["no system bus: the unit was enabled offline; takes effect at the next boot"]
       }
-      try manager.reload()
-      try manager.setEnabled(unit, enabled)
+      if enabled {
+        try manager.reload()
+        try manager.setEnabled(unit, true)
+      } else {
+        // Disabled before its file was removed; now forget the file.
+        try manager.reload()
+      }
       return ["systemd reloaded and \(unit) \(enabled ? "enabled" : "disabled")"]
     }
   }
