@@ -18,8 +18,12 @@ RELEASE_BIN = .build/release/sriovctl
 BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev libnl-route-3-dev pkg-config pciutils
 # And for the tests: lspci reads fixture hosts, cc and depmod build their module trees,
 # systemd-journal-remote writes journals, systemd-analyze verifies units, python3 runs the stand-in
-# API server and parses YAML. Debian's kubectl is unpacked by Tests/kubernetes/kubectl.sh.
-TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml
+# API server and parses YAML, and cloud-init's schema check needs its Python libraries. Debian's
+# kubectl and cloud-init are unpacked privately (Tests/kubernetes/kubectl.sh,
+# Tests/ansible/cloud-init-schema.sh); ansible-core goes into a venv (Tests/ansible/run.sh).
+TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml python3-venv \
+  python3-configobj python3-jinja2 python3-jsonpatch python3-jsonschema python3-netifaces \
+  python3-requests python3-serial
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean
@@ -59,6 +63,8 @@ test: test-deps release
 	@if [ "$${SRIOVCTL_SKIP_VM_TESTS:-0}" != 1 ]; then \
 	  $(SUDO) Tests/vm/testbed.sh prepare && $(SUDO) Tests/vm/debian-image.sh >/dev/null; fi
 	@$(SUDO) Tests/kubernetes/kubectl.sh >/dev/null
+	@$(SUDO) Tests/ansible/run.sh prepare >/dev/null
+	@$(SUDO) Tests/ansible/cloud-init-schema.sh >/dev/null
 	$(SWIFT) test --disable-swift-testing
 	$(MAKE) check-generated
 	$(MAKE) check-release

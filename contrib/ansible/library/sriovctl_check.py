@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# An Ansible module for sriovctl (this repository, contrib/ansible): gates a play on
+# `sriovctl check -o json`.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: sriovctl_check
+short_description: Check that a host is ready for SR-IOV (IOMMU, firmware, kernel, NICs) with sriovctl
+description:
+  - Runs C(sriovctl check -o json) and returns its checks, C(firmware.iommu), C(kernel.iommu),
+    C(kernel.cmdline), C(kernel.log), C(nic.sriov) (per PF) and C(modules.vfio), each with a status
+    (C(pass), C(warn), C(fail), C(skip)), a summary and a remedy.
+  - The task fails when a check failed (warnings do not fail), with the failed checks' summaries and
+    remedies in its message, so a play stops before it creates VFs on a host that cannot have them.
+    O(fail_on_error=false) reports instead, for a later C(when) or C(assert).
+  - It changes nothing; it runs in check mode too.
+version_added: "0.1.0"
+author:
+  - sriovctl authors
+requirements:
+  - sriovctl installed on the managed host, or its path in O(sriovctl)
+options:
+  pf:
+    description:
+      - Limit the per-PF checks to these PFs (interface names or PCI addresses).
+    type: list
+    elements: str
+  fail_on_error:
+    description:
+      - Fail the task when sriovctl reports that a check failed (C(ok) is false).
+    type: bool
+    default: true
+  root:
+    description:
+      - Check the host beneath this directory instead of C(/) (C(sriovctl --root)).
+    type: path
+  sriovctl:
+    description:
+      - The sriovctl binary, a path or a name looked up in C(PATH).
+    type: str
+    default: sriovctl
+notes:
+  - Supports check mode; it never changes anything.
+seealso:
+  - module: sriovctl_vfs
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Stop here unless the host is ready for SR-IOV
+  sriovctl_check:
+
+- name: Check only ens1f0, and decide later
+  sriovctl_check:
+    pf: [ens1f0]
+    fail_on_error: false
+  register: readiness
+
+- name: Warnings are worth a look
+  ansible.builtin.debug:
+    msg: "{{ readiness.checks | selectattr('status', 'equalto', 'warn') | map(attribute='remedy') | list }}"
+"""
+
+RETURN = r"""
+ok:
+  description: True when no check failed (warnings do not count).
+  returned: always
+  type: bool
+  sample: true
+checks:
+  description:
+    - Every check as C(sriovctl check -o json) reports it, with C(id), C(title), C(status),
+      C(summary), C(remedy), C(pf) and C(details).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: kernel.iommu
+      title: if an IOMMU is active
+      status: pass
+      summary: dmar0 with 11 IOMMU groups, passthrough mode
+      remedy: null
+      pf: null
+      details: []
+failed_checks:
+  description: The ids of the checks that failed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["nic.sriov"]
+warnings_checks:
+  description: The ids of the checks that passed with a warning.
+  returned: always
+  type: list
+  elements: str
+  sample: ["kernel.cmdline"]
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pf=dict(type="list", elements="str"),
+            fail_on_error=dict(type="bool", default=True),
+            root=dict(type="path"),
+            sriovctl=dict(type="str", default="sriovctl"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    binary = p["sriovctl"]
+    if os.sep not in binary:
+        binary = module.get_bin_path(binary, required=True)
+    command = [binary, "check", "-o", "json"]
+    for pf in p["pf"] or []:
+        command += ["--pf", pf]
+    if p["root"]:
+        command += ["--root", p["root"]]
+    rc, stdout, stderr = module.run_command(command)
+    # check exits 1 when a check failed and still prints its document; anything else is an error.
+    try:
+        document = json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        document = None
+    if document is None or rc not in (0, 1):
+        module.fail_json(
+            msg=stderr.strip() or "sriovctl check exited with %d and printed no JSON document" % rc,
+            rc=rc, stdout=stdout, stderr=stderr, cmd=command)
+    checks = document.get("checks") or []
+    ok = bool(document.get("ok"))
+    failed = [c for c in checks if c.get("status") == "fail"]
+    result = dict(
+        changed=False, ok=ok, checks=checks, rc=rc, cmd=command,
+        failed_checks=[c.get("id") for c in failed],
+        warnings_checks=[c.get("id") for c in checks if c.get("status") == "warn"],
+    )
+    if not ok and p["fail_on_error"]:
+        reasons = []
+        for c in failed:
+            reason = "%s%s: %s" % (c.get("id"), " (%s)" % c["pf"] if c.get("pf") else "", c.get("summary"))
+            if c.get("remedy"):
+                reason += "; remedy: %s" % c["remedy"]
+            reasons.append(reason)
+        module.fail_json(msg="not ready for SR-IOV: " + " | ".join(reasons), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
