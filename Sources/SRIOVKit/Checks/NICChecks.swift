@@ -24,7 +24,7 @@ extension Readiness {
           details: others)
       ]
     }
-    let modules = try? KernelModules(root: facts.root)
+    let modules = try? facts.modules.get()
     return facts.pfs.map { pf in
       let title = "SR-IOV on \(facts.label(pf))"
       let name = [pf.vendorName, pf.deviceName].compactMap { $0 }.joined(separator: " ")
@@ -79,7 +79,7 @@ extension Readiness {
     let title = "for vfio-pci and the VF drivers"
     let modules: KernelModules
     do {
-      modules = try KernelModules(root: facts.root)
+      modules = try facts.modules.get()
     } catch {
       return Check(id: "modules.vfio", title: title, status: .skip, summary: "\(error)")
     }

@@ -45,7 +45,8 @@ struct HostFacts {
   let log: Result<KernelLog, Error>
   let inventory: Inventory
   let pfs: [PhysicalFunction]
-  let selected: Bool
+  /// The kernel's modules, read once for the checks that need them.
+  let modules: Result<KernelModules, Error>
 
   init(root: HostRoot, selectors: [PFSelector]) throws {
     self.root = root
@@ -71,7 +72,7 @@ struct HostFacts {
       inventory = Inventory(physicalFunctions: [], otherNetworkFunctions: [])
       pfs = []
     }
-    selected = !selectors.isEmpty
+    modules = Result { try KernelModules(root: root) }
   }
 
   /// Kernel log messages containing any of the fragments (case-insensitive).

@@ -111,7 +111,7 @@ public enum Persistence {
     result.changed = try root.writeFileAtomically(result.path, result.content ?? "")
     if method == .systemd {
       let unit = PersistMethod.unitName(for: result.pf)
-      if try enable(unit, root: root, changed: result.changed) { result.changed = true }
+      if try enable(unit, root: root) { result.changed = true }
     }
     if result.changed { result.notes = try reload(method, root: root, unit: PersistMethod.unitName(for: result.pf), enabled: true) }
     return result
@@ -147,7 +147,7 @@ public enum Persistence {
   /// The PF's address: looked up when the root has a sysfs, taken as given otherwise (an image).
   private static func resolve(_ selector: PFSelector, root: HostRoot) throws -> PCIAddress {
     if root.isDirectory("/sys/bus/pci/devices") {
-      return try Inventory.discover(root: root).select([selector], root: root)[0].address
+      return try Inventory.discover(root: root, names: false).select([selector], root: root)[0].address
     }
     guard case .address(let address) = selector else { throw PersistError.needsAddress(selector) }
     return address
@@ -156,7 +156,7 @@ public enum Persistence {
   // MARK: Enabling and reloading
 
   /// `systemctl enable` offline: the link `multi-user.target.wants/UNIT` that [Install] names.
-  private static func enable(_ unit: String, root: HostRoot, changed: Bool) throws -> Bool {
+  private static func enable(_ unit: String, root: HostRoot) throws -> Bool {
     try root.makeLink("/etc/systemd/system/multi-user.target.wants/\(unit)", to: "/etc/systemd/system/\(unit)")
   }
 

@@ -251,12 +251,9 @@ public enum VFCreation {
         }
       }
       guard count > 0 else { return }
-      if let interface, let links, try !links.link(named: interface).isUp {
-        try act("bring \(interface) up") { try links.setUp(interface) }
-      } else if interface != nil, links == nil, dryRun,
-        (try? root.readInteger("/sys/class/net/\(interface!)/flags")).flatMap({ $0 }).map({ $0 & 1 == 0 }) == true
-      {
-        actions.append("bring \(interface!) up")
+      if let interface, try !isUp(interface) {
+        let links = self.links
+        try act("bring \(interface) up") { try links?.setUp(interface) }
       }
       // With --driver, VFs are created without probing their default driver, so no netdev
       // comes and goes before they are bound to the one asked for.
@@ -282,6 +279,13 @@ public enum VFCreation {
       if let monitor, request.driver == nil {
         try waitUntilReady(count: count, expectation: expectation, monitor: monitor)
       }
+    }
+
+    /// Whether an interface is up: from rtnetlink on the running system, else from sysfs
+    /// (IFF_UP in `flags`; an interface without the attribute is taken as up).
+    private func isUp(_ interface: String) throws -> Bool {
+      if let links { return try links.link(named: interface).isUp }
+      return try root.readInteger("/sys/class/net/\(interface)/flags").map { $0 & 1 == 1 } ?? true
     }
 
     /// Writes the count, explaining a refusal and reporting the state the kernel left.
@@ -422,8 +426,12 @@ public enum VFCreation {
           throw VFCreationError.noIOMMUGroup(vf: vf, driver: name)
         }
       }
-      if let modules, modules.availability(of: name) != .loaded, modules.availability(of: name) != .builtIn {
-        try act("load the kernel module \(name)") { try modules.load(name) }
+      if let modules {
+        switch modules.availability(of: name) {
+        case .loaded, .builtIn: break
+        case .loadable, .blacklisted, .missing:
+          try act("load the kernel module \(name)") { try modules.load(name) }
+        }
       }
       let root = self.root
       let sysfs = self.sysfs

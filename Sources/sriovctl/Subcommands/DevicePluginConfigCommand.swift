@@ -60,7 +60,7 @@ struct DevicePluginConfigCommand: ParsableCommand {
     let options = options.merged(with: parent.options)
     let root = try options.hostRoot()
     let config = try DevicePluginConfig.build(
-      inventory: try Inventory.discover(root: root), root: root, selections: try selections(),
+      inventory: try Inventory.discover(root: root, names: false), root: root, selections: try selections(),
       grouping: groupBy, resourceName: resourceName, resourcePrefix: resourcePrefix)
     if raw {
       print(config.json.rendered(), terminator: "")

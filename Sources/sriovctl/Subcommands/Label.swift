@@ -73,7 +73,7 @@ struct Label: ParsableCommand {
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
     let labels = try NodeLabeling.labels(
-      for: try Inventory.discover(root: root), prefix: prefix, extra: try parsedLabels())
+      for: try Inventory.discover(root: root, names: false), prefix: prefix, extra: try parsedLabels())
     let labeling = NodeLabeling(
       kubectl: .init(path: kubectl, kubeconfig: kubeconfig, context: context),
       node: try nodeName(root), labels: labels)
