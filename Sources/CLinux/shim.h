@@ -1,5 +1,5 @@
-// Linux kernel interfaces with no library behind them: the uevent netlink socket, and the
-// ethtool ioctl that reads a NIC's permanent MAC address.
+// Linux kernel interfaces with no library behind them: the uevent netlink socket, the ethtool
+// ioctl that reads a NIC's permanent MAC address, and openat2(2), which glibc 2.36 does not wrap.
 #ifndef SRIOVCTL_CLINUX_SHIM_H
 #define SRIOVCTL_CLINUX_SHIM_H
 #include <sys/socket.h>
@@ -10,6 +10,26 @@
 #include <sys/ioctl.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+
+/// O_PATH (a descriptor that only names a file; open(2)), which glibc declares only with
+/// _GNU_SOURCE, so Swift's Glibc module lacks it.
+static const int SRIOVCTL_O_PATH = 010000000;
+
+/// openat2(2) (Linux 5.6): `open_how` carries the flags, the mode and the RESOLVE_* flags. Swift
+/// cannot call the variadic syscall(2), hence this function. Returns the new fd, or -1 with errno.
+static inline int sriovctl_openat2(int dirfd, const char *path, unsigned long long flags,
+                                   unsigned long long mode, unsigned long long resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = flags;
+  how.mode = mode;
+  how.resolve = resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
 
 /// The permanent (burnt-in) MAC address of an interface (`ethtool -P NAME`), into `mac`; 0 on
 /// success, -errno on failure. ethtool_perm_addr ends in a flexible array, which Swift cannot

@@ -14,6 +14,13 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
   case pciScanFailed(String)
   /// A file to be replaced is a symbolic link, which sriovctl does not follow.
   case refusedLink(String)
+  /// A FIFO, device, socket or directory where sriovctl expects a regular file (never opened).
+  case notARegularFile(String, kind: String)
+  /// A symbolic link to a directory that does not exist inside the root, where a directory or
+  /// file is to be made.
+  case danglingLink(String)
+  /// Another process held the run lock until the deadline.
+  case lockTimeout(String, holder: Int32?, seconds: Double)
 
   public var description: String {
     switch self {
@@ -29,6 +36,14 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
       return "cannot enumerate PCI devices: \(message)"
     case .refusedLink(let path):
       return "\(path) is a symbolic link; sriovctl does not write through links. Remove it or write the file yourself"
+    case .notARegularFile(let path, let kind):
+      return "\(path) is \(kind), not a regular file; sriovctl reads and replaces only regular files there"
+    case .danglingLink(let path):
+      return "\(path) is a symbolic link to something that does not exist under the root; create its target or remove the link"
+    case .lockTimeout(let path, let holder, let seconds):
+      let who = holder.map { "another sriovctl (PID \($0))" } ?? "another sriovctl"
+      let time = seconds.rounded() == seconds && seconds < 1e15 ? String(Int(seconds)) : String(seconds)
+      return "\(who) holds \(path); gave up after \(time) s (--timeout)"
     }
   }
 }

@@ -55,10 +55,17 @@ public struct KernelLog: Sendable {
 
   static func readRing(root: HostRoot) throws -> [KernelMessage] {
     let path = "/dev/kmsg"
-    let fd = open(root.resolve(path), O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    if fd < 0 {
-      if errno == ENOENT { return [] }
-      throw HostError.unreadable(path, errno: errno)
+    // The character device 1:11 on a running system, a regular file under a fixture root; any
+    // other device, a FIFO or a directory there is refused before it is opened.
+    let fd: Int32
+    do {
+      fd = try root.openFile(path, O_RDONLY, kernelLog: true)
+    } catch .absent {
+      return []
+    } catch .system(let code) {
+      throw HostError.unreadable(path, errno: code)
+    } catch .wrongKind(let kind) {
+      throw HostError.notARegularFile(path, kind: kind)
     }
     defer { close(fd) }
     var info = stat()
@@ -82,7 +89,7 @@ public struct KernelLog: Sendable {
       }
       return messages
     }
-    guard let bytes = try root.readBytes(path, limit: 64 * 1024 * 1024) else { return [] }
+    let bytes = try HostRoot.read(fd, limit: 64 * 1024 * 1024, path: path)
     // Continuation lines (" KEY=value") belong to the record before them and are skipped.
     return String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap {
       $0.hasPrefix(" ") ? nil : parse(String($0))

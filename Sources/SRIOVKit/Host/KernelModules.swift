@@ -35,10 +35,16 @@ public final class KernelModules {
         String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
       }
     } else if let osrelease = try root.readAttribute("/proc/sys/kernel/osrelease") {
+      // It becomes a path component (/lib/modules/RELEASE): a name, or an error, never a path.
+      guard HostRoot.isPathComponent(osrelease), osrelease.utf8.count <= 64 else {
+        throw HostError.malformed(
+          "/proc/sys/kernel/osrelease", value: KernelModules.printable(osrelease),
+          expected: "a kernel release such as 6.1.0-18-amd64")
+      }
       release = osrelease
     } else {
       // An image: the one kernel installed in it.
-      let installed = try root.list("/lib/modules")
+      let installed = try root.list("/lib/modules").filter(HostRoot.isPathComponent)
       release = installed.count == 1 ? installed[0] : nil
     }
     self.release = release
@@ -68,6 +74,8 @@ public final class KernelModules {
   /// How the module (or module alias) `name` can be had.
   public func availability(of name: String) -> Availability {
     let normalized = name.replacingDashes()
+    // The name may come from the tree (a driver link): it must be one path component.
+    guard HostRoot.isPathComponent(normalized) else { return .missing }
     if root.isDirectory("/sys/module/\(normalized)") {
       // Built-in modules appear in /sys/module only when they have parameters, and have no
       // initstate file; loaded ones always have one.
@@ -147,6 +155,13 @@ public final class KernelModules {
       entry = kmod_list_next(list, current)
     }
     return names
+  }
+
+  /// A value for a one-line message: control characters and anything outside printable ASCII
+  /// as `?`, at most 64 characters.
+  static func printable(_ text: String) -> String {
+    let shown = String(decoding: text.utf8.prefix(64).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    return text.utf8.count > 64 ? shown + "..." : shown
   }
 
   private static func withCStrings<R>(

@@ -56,7 +56,9 @@ public struct Deadline: Sendable {
 
   /// `seconds` from now.
   public init(secondsFromNow seconds: Double) {
-    nanoseconds = Deadline.now() + UInt64(max(0, seconds) * 1_000_000_000)
+    // Clamped to a year, so no value (infinite, NaN, huge) can trap on conversion.
+    let bounded = seconds.isNaN ? 0 : min(max(0, seconds), 365 * 24 * 3600)
+    nanoseconds = Deadline.now() + UInt64(bounded * 1_000_000_000)
   }
 
   static func now() -> UInt64 {
@@ -71,28 +73,4 @@ public struct Deadline: Sendable {
   }
 
   public var hasPassed: Bool { remainingMilliseconds == 0 }
-}
-
-/// An exclusive lock held for as long as this value lives: `flock(2)` on `ROOT/run/sriovctl.lock`,
-/// so concurrent runs (Ansible forks, a boot unit and a person) take turns.
-final class RunLock {
-  private let fd: Int32
-
-  init(root: HostRoot) throws {
-    let path = "/run/sriovctl.lock"
-    // An image being built may not have /run yet.
-    try root.makeDirectories("/run")
-    fd = open(root.resolve(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw HostError.writeFailed(path, value: "(lock)", errno: errno) }
-    while flock(fd, LOCK_EX) != 0 {
-      if errno == EINTR { continue }
-      let code = errno
-      close(fd)
-      throw HostError.writeFailed(path, value: "(lock)", errno: code)
-    }
-  }
-
-  deinit {
-    close(fd)
-  }
 }

@@ -55,9 +55,19 @@ public enum NumVFs {
   }
 
   /// Writes `count` to the PF's `sriov_numvfs` on a thread of its own, so a driver that never
-  /// returns cannot hold sriovctl past its timeout.
-  static func write(_ count: Int, pf: PCIAddress, root: HostRoot, deadline: Deadline) -> WriteOutcome {
-    let job = WriteJob(path: root.resolve("/sys/bus/pci/devices/\(pf)/sriov_numvfs"), value: "\(count)\n")
+  /// returns cannot hold sriovctl past its timeout. The file is opened here, through the root (a
+  /// regular file, never a FIFO); the thread only writes.
+  ///
+  /// - Throws: ``HostError/notARegularFile(_:kind:)`` when `sriov_numvfs` is not a regular file.
+  static func write(_ count: Int, pf: PCIAddress, root: HostRoot, deadline: Deadline) throws -> WriteOutcome {
+    let path = "/sys/bus/pci/devices/\(pf)/sriov_numvfs"
+    let fd: Int32
+    do {
+      fd = try root.openAttributeForWriting(path, value: "\(count)")
+    } catch HostError.writeFailed(_, _, let code) {
+      return .failed(code)
+    }
+    let job = WriteJob(fd: fd, value: "\(count)\n")
     var thread = pthread_t()
     let context = Unmanaged.passRetained(job).toOpaque()
     let started = pthread_create(&thread, nil, { raw in
@@ -75,15 +85,16 @@ public enum NumVFs {
   }
 }
 
-/// One write, its result, and a semaphore the waiting thread sleeps on.
+/// One write to a descriptor it then closes, its result, and a semaphore the waiting thread
+/// sleeps on.
 private final class WriteJob: @unchecked Sendable {
-  let path: String
+  let fd: Int32
   let value: String
   private var errorCode: Int32 = 0
   private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
 
-  init(path: String, value: String) {
-    self.path = path
+  init(fd: Int32, value: String) {
+    self.fd = fd
     self.value = value
     sem_init(semaphore, 0, 0)
   }
@@ -94,33 +105,20 @@ private final class WriteJob: @unchecked Sendable {
   }
 
   func run() {
-    let fd = open(path, O_WRONLY | O_CLOEXEC)
-    if fd < 0 {
-      errorCode = errno
-    } else {
-      let bytes = Array(value.utf8)
-      var n: Int
-      repeat {
-        n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-      } while n < 0 && errno == EINTR
-      if n < 0 { errorCode = errno }
-      close(fd)
-    }
+    let bytes = Array(value.utf8)
+    var n: Int
+    repeat {
+      n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    } while n < 0 && errno == EINTR
+    if n < 0 { errorCode = errno }
+    close(fd)
     sem_post(semaphore)
   }
 
   var outcome: NumVFs.WriteOutcome { errorCode == 0 ? .done : .failed(errorCode) }
 
   func wait(until deadline: Deadline) -> NumVFs.WriteOutcome {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    let milliseconds = deadline.remainingMilliseconds
-    var until = timespec(
-      tv_sec: now.tv_sec + milliseconds / 1000, tv_nsec: now.tv_nsec + (milliseconds % 1000) * 1_000_000)
-    if until.tv_nsec >= 1_000_000_000 {
-      until.tv_sec += 1
-      until.tv_nsec -= 1_000_000_000
-    }
+    var until = deadline.realtime()
     while sem_timedwait(semaphore, &until) != 0 {
       if errno == EINTR { continue }
       return .hung

@@ -106,7 +106,7 @@ public enum Persistence {
   /// offline (another root).
   public static func install(_ request: VFRequest, method: PersistMethod, root: HostRoot) throws -> PersistResult {
     var result = try render(request, method: method, root: root)
-    let lock = try RunLock(root: root)
+    let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: request.timeout), timeout: request.timeout)
     defer { withExtendedLifetime(lock) {} }
     result.changed = try root.writeFileAtomically(result.path, result.content ?? "")
     if method == .systemd {
@@ -118,9 +118,11 @@ public enum Persistence {
   }
 
   /// Removes what sriovctl wrote for the PF (with one method, or all), disabling the unit.
-  public static func remove(_ selector: PFSelector, method: PersistMethod?, root: HostRoot) throws -> [PersistResult] {
+  ///
+  /// - Parameter timeout: how long to wait for another sriovctl's run lock, in seconds.
+  public static func remove(_ selector: PFSelector, method: PersistMethod?, root: HostRoot, timeout: Double = 60) throws -> [PersistResult] {
     let pf = try resolve(selector, root: root)
-    let lock = try RunLock(root: root)
+    let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: timeout), timeout: timeout)
     defer { withExtendedLifetime(lock) {} }
     var results: [PersistResult] = []
     for method in method.map({ [$0] }) ?? PersistMethod.allCases {

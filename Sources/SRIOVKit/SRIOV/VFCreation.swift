@@ -115,7 +115,7 @@ public enum VFCreation {
     guard dryRun || root.isLive else { throw VFCreationError.notLive(root) }
     let deadline = Deadline(secondsFromNow: request.timeout)
     // Concurrent runs take turns; the state is read only once the lock is held.
-    let lock = dryRun ? nil : try RunLock(root: root)
+    let lock = dryRun ? nil : try RunLock(root: root, deadline: deadline, timeout: request.timeout)
     defer { withExtendedLifetime(lock) {} }
     if request.waitForPF && !dryRun {
       try waitForPF(request, root: root, deadline: deadline)
@@ -292,7 +292,7 @@ public enum VFCreation {
     private static func writeCount(
       _ count: Int, pf: PhysicalFunction, root: HostRoot, deadline: Deadline, timeout: Double
     ) throws {
-      switch NumVFs.write(count, pf: pf.address, root: root, deadline: deadline) {
+      switch try NumVFs.write(count, pf: pf.address, root: root, deadline: deadline) {
       case .done: return
       case .hung:
         throw VFCreationError.writeHung(pf: pf.address, count: count, seconds: timeout)

@@ -45,7 +45,9 @@ struct Persist: ParsableCommand {
   func validate() throws {
     if install && remove { throw ValidationError("--install and --remove cannot be given together") }
     if remove {
-      guard vf.count == nil, !vf.hasSettings else { throw ValidationError("--remove takes only the PF and --method") }
+      guard vf.count == nil, !vf.hasSettings else { throw ValidationError("--remove takes only the PF, --method and --timeout") }
+      // The same bound create-vfs and --install apply (VFRequest.validate).
+      guard vf.timeout > 0, vf.timeout <= 3600 else { throw ValidationError("--timeout must be 1 to 3600 seconds, not \(vf.timeout)") }
       return
     }
     guard method != nil else { throw ValidationError("Missing expected argument '--method <METHOD>'") }
@@ -61,7 +63,7 @@ struct Persist: ParsableCommand {
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
     if remove {
-      let results = try Persistence.remove(pf, method: method, root: root)
+      let results = try Persistence.remove(pf, method: method, root: root, timeout: vf.timeout)
       Output.emit(options.format, json: results.count == 1 ? results[0].json : .object([("removed", .array(results.map(\.json)))])) {
         results.map { "\($0.path): \($0.changed ? "removed" : "not there")\n" + $0.notes.map { "  \($0)\n" }.joined() }.joined()
       }
