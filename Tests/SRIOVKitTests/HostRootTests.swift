@@ -134,6 +134,10 @@ final class HostRootTests: XCTestCase {
     XCTAssertEqual(mkfifo(x + "/fifo", 0o644), 0)
     // 1:3 is /dev/null (Documentation/admin-guide/devices.txt); old-style encoding major << 8 | minor.
     XCTAssertEqual(mknod(x + "/null", S_IFCHR | 0o644, dev_t(0x0103)), 0)
+    // A reader, so that even code that opened the FIFO would not block (the test must fail, not hang).
+    let reader = open(x + "/fifo", O_RDONLY | O_NONBLOCK)
+    XCTAssertGreaterThanOrEqual(reader, 0)
+    defer { close(reader) }
     // Never opened: a FIFO would block a writer, and a device could do anything on open.
     XCTAssertThrowsError(try root.writeAttribute("/sys/devices/x/fifo", "1")) { error in
       XCTAssertEqual(error as? HostError, .notARegularFile("/sys/devices/x/fifo", kind: "a FIFO"))

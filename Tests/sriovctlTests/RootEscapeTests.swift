@@ -199,6 +199,21 @@ final class RootEscapeTests: XCTestCase {
       XCTAssertLessThan(seconds, 3, "bounded by --timeout")
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: root + rule), "nothing written without the lock")
+
+    // On a terminal (script(1) gives it one), a person is told once why nothing happens.
+    let command = [
+      "/usr/bin/timeout", "--signal=KILL", "10", productsDirectory.appendingPathComponent("sriovctl").path,
+      "persist", "ens1f0", "--count", "2", "--method", "udev", "--install", "--timeout", "1", "--root", root,
+    ].joined(separator: " ")
+    let terminal = try runProgram(URL(fileURLWithPath: "/usr/bin/script"), ["-q", "-e", "-c", command, "/dev/null"])
+    XCTAssertEqual(terminal.status, 1, terminal.stdout)
+    let lines = terminal.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+    XCTAssertEqual(
+      lines,
+      [
+        "sriovctl: waiting up to 1 s for another sriovctl (PID \(holder.processIdentifier)), which holds /run/sriovctl.lock",
+        "Error: another sriovctl (PID \(holder.processIdentifier)) holds /run/sriovctl.lock; gave up after 1 s (--timeout)",
+      ])
   }
 
   func testTheLockHolderLeavesItsPIDForWaiters() throws {

@@ -42,8 +42,7 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
       return "\(path) is a symbolic link to something that does not exist under the root; create its target or remove the link"
     case .lockTimeout(let path, let holder, let seconds):
       let who = holder.map { "another sriovctl (PID \($0))" } ?? "another sriovctl"
-      let time = seconds.rounded() == seconds && seconds < 1e15 ? String(Int(seconds)) : String(seconds)
-      return "\(who) holds \(path); gave up after \(time) s (--timeout)"
+      return "\(who) holds \(path); gave up after \(Errno.seconds(seconds)) s (--timeout)"
     }
   }
 }
@@ -55,6 +54,11 @@ public enum Errno {
     let text = String(cString: strerror(code))
     if let name = symbol(code) { return "\(text) (\(name))" }
     return text
+  }
+
+  /// A number of seconds as the user typed it: `2`, `0.5`.
+  static func seconds(_ value: Double) -> String {
+    value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(value)
   }
 
   /// The symbolic name of the errno values sriovctl explains.

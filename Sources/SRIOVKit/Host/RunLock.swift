@@ -38,8 +38,8 @@ final class RunLock {
     }
     if !acquired {
       let holder = RunLock.holder(of: fd)
-      announce(
-        "waiting for \(holder.map { "another sriovctl (PID \($0))" } ?? "another sriovctl"), which holds \(path)")
+      let who = holder.map { "another sriovctl (PID \($0))" } ?? "another sriovctl"
+      announce("waiting up to \(Errno.seconds(timeout)) s for \(who), which holds \(path)")
       do {
         try RunLock.wait(fd, until: deadline)
       } catch HostError.lockTimeout {
