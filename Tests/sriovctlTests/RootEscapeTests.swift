@@ -223,6 +223,18 @@ final class RootEscapeTests: XCTestCase {
     XCTAssertNotNil(Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)), pid)
   }
 
+  func testAnAbsoluteLibLinkFindsTheImagesModulesNotThisMachines() throws {
+    // A merged-/usr image whose /lib is an absolute link: its modules are ROOT/usr/lib/modules.
+    try FileManager.default.createDirectory(atPath: root + "/usr", withIntermediateDirectories: true)
+    try FileManager.default.moveItem(atPath: root + "/lib", toPath: root + "/usr/lib")
+    try link("/lib", to: "/usr/lib")
+    let check = try run(["check", "--root", root, "-o", "json"]).run
+    let checks = try XCTUnwrap(try check.json()["checks"] as? [[String: Any]])
+    let modules = try XCTUnwrap(checks.first { ($0["id"] as? String) == "modules.vfio" })
+    XCTAssertEqual(modules["status"] as? String, "pass", "\(modules)")
+    XCTAssertEqual(modules["summary"] as? String, "vfio-pci loadable; iavf loaded")
+  }
+
   func testAKernelReleaseThatIsAPathIsAFindingNotAPath() throws {
     let before = try snapshot(sentinel)
     try "../../..\n".write(toFile: root + "/proc/sys/kernel/osrelease", atomically: false, encoding: .utf8)

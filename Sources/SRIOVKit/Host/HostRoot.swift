@@ -90,6 +90,22 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
     return path + hostPath
   }
 
+  /// The path on this machine of a host path with every link on the way resolved inside the
+  /// root, for a C library that takes a path (libkmod): it then meets no link that could lead
+  /// out. `nil` when the path does not exist, or when /proc is not mounted to tell.
+  public func realPath(_ hostPath: String) -> String? {
+    let fd = openat2(hostPath, SRIOVCTL_O_PATH)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    // The kernel's name for the descriptor (proc(5), /proc/self/fd); read, never followed here.
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    let real = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    guard real.hasPrefix("/"), isLive || real == path || real.hasPrefix(path + "/") else { return nil }
+    return real
+  }
+
   /// Whether `name` can be used as one component of a host path: 1 to 255 bytes (NAME_MAX) of
   /// printable ASCII other than `/`, and not `.` or `..`. Values read from the tree that become
   /// path components (a kernel release, a module name) are checked with this first.

@@ -48,12 +48,17 @@ public final class KernelModules {
       release = installed.count == 1 ? installed[0] : nil
     }
     self.release = release
-    if let release, root.isDirectory("/lib/modules/\(release)") {
+    if let release, root.isDirectory("/lib/modules/\(release)"),
+      let moduleDirectory = root.realPath("/lib/modules/\(release)")
+    {
       let directory = "/lib/modules/\(release)"
       self.directory = directory
+      // libkmod opens what it is given: paths with the links already resolved inside the root
+      // (an image's absolute /lib -> /usr/lib must not become this machine's /usr/lib). Missing
+      // configuration directories are left out: an empty list means none, a NULL one the host's.
       let configs = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"]
-        .map { root.resolve($0) }
-      context = KernelModules.withCStrings(configs) { kmod_new(root.resolve(directory), $0) }
+        .compactMap { root.realPath($0) }
+      context = KernelModules.withCStrings(configs) { kmod_new(moduleDirectory, $0) }
       if let context {
         // libkmod logs to stderr by default; its failures reach the caller as return values.
         kmod_set_log_priority(context, 0)
