@@ -149,6 +149,16 @@ final class RootEscapeTests: XCTestCase {
     XCTAssertEqual(lstat(root + rule, &info), 0)
     XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "left as it was")
 
+    // A FIFO for the lock file: refused, not opened (O_RDWR would open it at once, and flock it).
+    XCTAssertEqual(unlink(root + rule), 0)
+    try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
+    unlink(root + "/run/sriovctl.lock")
+    XCTAssertEqual(mkfifo(root + "/run/sriovctl.lock", 0o644), 0)
+    assertCleanFailure(
+      try run(["persist", "ens1f0", "--count", "2", "--method", "udev", "--install", "--root", root], limit: 10).run,
+      mentioning: ["/run/sriovctl.lock is a FIFO, not a regular file"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + rule))
+
     let numvfs = "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs"
     XCTAssertEqual(unlink(root + numvfs), 0)
     XCTAssertEqual(mkfifo(root + numvfs, 0o644), 0)

@@ -22,8 +22,11 @@ import Glibc
 /// the file is opened for reading or writing, so no open can block or wake a device.
 ///
 /// Absent paths: a missing file or directory (ENOENT, or ENOTDIR when a component is a file) is
-/// "absent" (`nil`, `[]`, `false`). A link loop or a magic link (ELOOP) is an error naming the
-/// path for reads, and "absent" for ``exists(_:)`` and ``isDirectory(_:)``.
+/// "absent" (`nil`, `[]`, `false`). A link loop or a magic link (ELOOP), or any other refusal of
+/// the resolution (EXDEV, which `RESOLVE_IN_ROOT` does not give for plain links but the kernel may
+/// for a jump it cannot confine), is an error naming the path for reads and writes, and "absent"
+/// for ``exists(_:)`` and ``isDirectory(_:)``. A link out of the root is never an error: it
+/// means the same path inside the root, as it will after boot.
 public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
   /// The root directory on the machine sriovctl runs on, without a trailing slash (`""` for `/`).
   /// For messages and for the C libraries that take a directory; sriovctl itself never opens
