@@ -223,4 +223,12 @@ final class HostRootTests: XCTestCase {
       }
     }
   }
+
+  func testADeadlineFromAnyNumberOfSecondsCannotTrap() {
+    // Converting these to nanoseconds unchecked traps (UInt64 of infinity, NaN or > 1.8e10 s).
+    XCTAssertFalse(Deadline(secondsFromNow: .infinity).hasPassed)
+    XCTAssertFalse(Deadline(secondsFromNow: 1e300).hasPassed)
+    XCTAssertTrue(Deadline(secondsFromNow: .nan).hasPassed)
+    XCTAssertTrue(Deadline(secondsFromNow: -1).hasPassed)
+  }
 }
