@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import SRIOVKit
 
 @main
@@ -27,4 +28,27 @@ struct SRIOVCtl: ParsableCommand {
   )
 
   @OptionGroup var options: GlobalOptions
+
+  /// Parses, refuses repeated single-value options, runs, and reports any error as one line on
+  /// stderr with the exit status of the contract: 1 for a failure, 64 for a usage error.
+  static func main() {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    do {
+      var command = try parseAsRoot(arguments)
+      try SingleValueOptions(of: type(of: command)).refuseRepeats(in: arguments)
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      // --help and --version print to stdout and exit 0, as ArgumentParser does.
+      if code == .success { exit(withError: error) }
+      // The first line only: ArgumentParser adds usage and help lines, which a script reading
+      // stderr (Ansible's msg) would have to strip.
+      let message = message(for: error).split(separator: "\n", omittingEmptySubsequences: true).first
+      if let message {
+        let line = Array("Error: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+      }
+      Glibc.exit(code.rawValue)
+    }
+  }
 }

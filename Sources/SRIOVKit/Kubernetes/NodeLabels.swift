@@ -144,12 +144,17 @@ public struct NodeLabeling: Sendable {
     self.labels = labels
   }
 
+  /// Checks a fact-label prefix: a DNS subdomain followed by `/`, like `sriovctl.io/`.
+  public static func checkPrefix(_ prefix: String) throws {
+    guard prefix.hasSuffix("/"), LabelKey.isSubdomain(prefix.dropLast()) else { throw Failure.invalidPrefix(prefix) }
+  }
+
   /// The labels describing the host beneath `root`: `sriov=enabled`, and under `prefix`
   /// `capable`, the VF count, the total and the NIC vendors, plus `extra`.
   public static func labels(
     for inventory: Inventory, prefix: String, extra: [(LabelKey, LabelValue)]
   ) throws -> [(LabelKey, LabelValue)] {
-    guard prefix.hasSuffix("/"), LabelKey.isSubdomain(prefix.dropLast()) else { throw Failure.invalidPrefix(prefix) }
+    try checkPrefix(prefix)
     let pfs = inventory.physicalFunctions
     let vendors = Set(pfs.map(\.vendorID.pciID)).sorted().joined(separator: "_")
     var facts: [(String, String)] = [

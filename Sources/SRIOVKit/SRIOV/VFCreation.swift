@@ -325,8 +325,9 @@ public enum VFCreation {
         if let interface = vf.interface, let links,
           (try root.readInteger("/sys/class/net/\(interface)/flags")).map({ $0 & 1 == 1 }) == true
         {
-          let index = try root.readInteger("/sys/class/net/\(interface)/ifindex") ?? 0
-          let addresses = try links.routableAddresses(ifindex: Int32(index))
+          // ifindex is a positive int in the kernel; anything else in sysfs matches no address.
+          let index = try root.readInteger("/sys/class/net/\(interface)/ifindex").flatMap { Int32(exactly: $0) } ?? 0
+          let addresses = try links.routableAddresses(ifindex: index)
           if !addresses.isEmpty {
             busy.append("\(name) is up with \(addresses.joined(separator: ", "))")
           }

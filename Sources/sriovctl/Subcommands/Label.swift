@@ -50,6 +50,18 @@ struct Label: ParsableCommand {
 
   func validate() throws {
     _ = try parsedLabels()
+    do {
+      try NodeLabeling.checkPrefix(prefix)
+    } catch let failure as NodeLabeling.Failure {
+      throw ValidationError(failure.description)
+    }
+    // Passed to kubectl as separate arguments (no shell), but echoed in the output: an empty or
+    // multi-line value is a mistake, not a setting.
+    for (option, value) in [("--kubectl", kubectl), ("--kubeconfig", kubeconfig), ("--context", context)] {
+      if let value, value.isEmpty || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        throw ValidationError("\(option) '\(value)': expected a \(option == "--context" ? "context name" : "path") on one line")
+      }
+    }
     if let node, NodeName(node) == nil {
       throw ValidationError("--node '\(node)' is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')")
     }
