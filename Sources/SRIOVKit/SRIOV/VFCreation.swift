@@ -187,11 +187,7 @@ public enum VFCreation {
 
     mutating func execute() throws -> VFCreationResult {
       let count = request.count
-      guard count <= pf.totalVFs else {
-        throw VFCreationError.countAboveTotal(
-          pf: pf.address, count: count, total: pf.totalVFs,
-          remedy: pf.totalVFs == 0 ? Readiness.firmwareRemedy(pf) : nil)
-      }
+      try request.checkCount(on: pf)
       if request.wantsLinkSettings || request.mtu != nil, interface == nil {
         throw VFCreationError.noInterface(pf: pf.address)
       }

@@ -198,6 +198,21 @@ public struct VFRequest: Sendable, Equatable {
   }
 }
 
+extension VFRequest {
+  /// Refuses a count the PF cannot take: above `sriov_totalvfs` (the kernel would answer ERANGE),
+  /// or any VF on a PF that offers none (SR-IOV off in the firmware). `create-vfs` and `persist`
+  /// both ask this, so a boot file never carries what create-vfs would refuse.
+  ///
+  /// - Throws: ``VFCreationError/countAboveTotal(pf:count:total:remedy:)``.
+  public func checkCount(on pf: PhysicalFunction) throws {
+    guard count <= pf.totalVFs else {
+      throw VFCreationError.countAboveTotal(
+        pf: pf.address, count: count, total: pf.totalVFs,
+        remedy: pf.totalVFs == 0 ? Readiness.firmwareRemedy(pf) : nil)
+    }
+  }
+}
+
 /// A kernel driver's name, as in `vfio-pci` or `mlx5_core`: letters, digits, `_` and `-`.
 public struct DriverName: Hashable, Sendable, CustomStringConvertible {
   public let description: String
