@@ -41,14 +41,34 @@ struct SRIOVCtl: ParsableCommand {
       let code = exitCode(for: error)
       // --help and --version print to stdout and exit 0, as ArgumentParser does.
       if code == .success { exit(withError: error) }
-      // The first line only: ArgumentParser adds usage and help lines, which a script reading
-      // stderr (Ansible's msg) would have to strip.
-      let message = message(for: error).split(separator: "\n", omittingEmptySubsequences: true).first
-      if let message {
+      let message = oneLine(message(for: error))
+      if !message.isEmpty {
         let line = Array("Error: \(message)\n".utf8)
         _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
       }
       Glibc.exit(code.rawValue)
     }
+  }
+
+  /// An error message as one line: without the help and usage lines ArgumentParser appends (a
+  /// script reading stderr, like Ansible's msg, would have to strip them), and with control
+  /// characters from the user's own values (a newline in a PF name) escaped.
+  static func oneLine(_ message: String) -> String {
+    let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
+    let kept = lines.prefix { !$0.hasPrefix("Help:") && !$0.hasPrefix("Usage:") }
+    var text = kept.joined(separator: "\n")
+    while text.last == "\n" { text.removeLast() }
+    var line = ""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\n": line += "\\n"
+      case "\r": line += "\\r"
+      case "\t": line += "\\t"
+      case _ where scalar.properties.generalCategory == .control:
+        line += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
+      default: line.unicodeScalars.append(scalar)
+      }
+    }
+    return line
   }
 }

@@ -171,4 +171,16 @@ final class UsageContractTests: XCTestCase {
     let top = try sriovctl(["create-vfs", "ens1f0", "--dry-run", "--root", root, "--count", "2", "--max-tx-rate", "4294967295"])
     XCTAssertEqual(top.status, 0, top.stderr)
   }
+
+  func testAValueWithANewlineStaysOnOneLine() throws {
+    let cases: [[String]] = [
+      ["check", "--pf", "ens\n9"], ["label", "--label", "a=b\nc"], ["create-vfs", "ens1f0", "--count", "2\n3"],
+      ["device-plugin-config", "--pf", "ens1f0#1\n2"],
+    ]
+    for arguments in cases {
+      let run = try sriovctl(arguments)
+      assertUsageError(run, arguments)
+      XCTAssertTrue(run.stderr.contains("\\n"), "the newline is shown escaped: \(run.stderr)")
+    }
+  }
 }
