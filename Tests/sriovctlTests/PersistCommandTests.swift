@@ -154,9 +154,11 @@ final class PersistCommandTests: XCTestCase {
   func testMethodsRefuseWhatTheyCannotCarry() throws {
     let root = try x710()
     let udev = try sriovctl(["persist", "ens1f0", "--method", "udev", "--count", "2", "--vlan", "3", "--root", root])
-    assertCleanFailure(udev, mentioning: ["--method udev cannot carry --vlan; use --method link or systemd"])
+    assertCleanFailure(udev, status: 64, mentioning: ["--method udev cannot carry --vlan; use --method link or systemd"])
     let link = try sriovctl(["persist", "ens1f0", "--method", "link", "--count", "2", "--driver", "vfio-pci", "--root", root])
-    assertCleanFailure(link, mentioning: ["--method link cannot carry --driver; use --method systemd"])
+    assertCleanFailure(link, status: 64, mentioning: ["--method link cannot carry --driver; use --method systemd"])
+    let auto = try sriovctl(["persist", "ens1f0", "--method", "link", "--count", "2", "--mac", "auto", "--root", root])
+    assertCleanFailure(auto, status: 64, mentioning: ["--method link cannot carry --mac auto; use --method systemd"])
     let missing = try sriovctl(["persist", "ens1f0", "--count", "2", "--root", root])
     assertCleanFailure(missing, status: 64, mentioning: ["--method"])
     let both = try sriovctl(["persist", "ens1f0", "--method", "udev", "--count", "2", "--install", "--remove", "--root", root])

@@ -47,7 +47,7 @@ final class UsageContractTests: XCTestCase {
     case "create-vfs", "persist":
       var arguments = option == "<PF>" ? [] : ["ens1f0"]
       if option != "--count" { arguments += ["--count", "2"] }
-      if subcommand == "persist", option != "--method" { arguments += ["--method", "udev"] }
+      if subcommand == "persist", option != "--method" { arguments += ["--method", "systemd"] }
       return arguments
     default:
       return []

@@ -245,9 +245,7 @@ public enum Persistence {
   }
 
   private static func udevRule(_ request: VFRequest, pf: PCIAddress) throws -> String {
-    var extra: [String] = request.unsupportedOptions(keeping: ["--autoprobe"])
-    if request.driver != nil { extra.append("--driver") }
-    guard extra.isEmpty else { throw PersistError.unsupported(.udev, extra) }
+    try checkCarried(request, by: .udev)
     // When the PF's interface appears its driver is bound; the count is written only from 0 (a
     // second add event, or a driver that already made VFs, must not give EBUSY).
     var assignments = ""
@@ -287,10 +285,7 @@ public enum Persistence {
 
   private static func linkFile(_ request: VFRequest, pf: PCIAddress, root: HostRoot) throws -> String {
     if let version = systemdVersion(root), version < 251 { throw PersistError.oldSystemd(version) }
-    var extra = request.unsupportedOptions(keeping: ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state"])
-    if request.driver != nil { extra.append("--driver") }
-    if request.macs == .auto { extra.append("--mac auto") }
-    guard extra.isEmpty else { throw PersistError.unsupported(.link, extra) }
+    try checkCarried(request, by: .link)
     // A matching .link file replaces 99-default.link for the interface: keep its naming.
     var text = header(request, pf: pf, method: .link) + "[Match]\nPath=pci-\(pf)\n\n[Link]\n"
     text += defaultLinkSettings(root).map { "\($0)\n" }.joined()
@@ -332,6 +327,25 @@ public enum Persistence {
       "AlternativeNamesPolicy=database onboard slot path",
       "MACAddressPolicy=persistent",
     ]
+  }
+
+  /// Refuses options a method's file cannot carry (a udev rule sets only sriov_numvfs and
+  /// autoprobe; a .link file has no driver binding, rate or MTU): found from the request alone,
+  /// so the command line reports it as a usage error.
+  ///
+  /// - Throws: ``PersistError/unsupported(_:_:)``.
+  public static func checkCarried(_ request: VFRequest, by method: PersistMethod) throws {
+    var extra: [String]
+    switch method {
+    case .systemd: return
+    case .udev:
+      extra = request.unsupportedOptions(keeping: ["--autoprobe"])
+    case .link:
+      extra = request.unsupportedOptions(keeping: ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state"])
+      if request.macs == .auto { extra.append("--mac auto") }
+    }
+    if request.driver != nil { extra.append("--driver") }
+    guard extra.isEmpty else { throw PersistError.unsupported(method, extra) }
   }
 
   /// The root's systemd version, from its libsystemd-shared-NNN.so.

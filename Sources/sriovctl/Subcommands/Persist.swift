@@ -48,8 +48,12 @@ struct Persist: ParsableCommand {
       guard vf.count == nil, !vf.hasSettings else { throw ValidationError("--remove takes only the PF and --method") }
       return
     }
-    guard method != nil else { throw ValidationError("Missing expected argument '--method <METHOD>'") }
-    _ = try request()
+    guard let method else { throw ValidationError("Missing expected argument '--method <METHOD>'") }
+    do {
+      try Persistence.checkCarried(try request(), by: method)
+    } catch let error as PersistError {
+      throw ValidationError(error.description)
+    }
   }
 
   private func request() throws -> VFRequest {
