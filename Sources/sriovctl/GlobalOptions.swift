@@ -27,6 +27,10 @@ struct GlobalOptions: ParsableArguments {
     help: ArgumentHelp("Output format: text or json (default: text); yaml for device-plugin-config.", valueName: "FORMAT"))
   var output: OutputFormat?
 
+  func validate() throws {
+    if let root, root.isEmpty { throw ValidationError("--root '': expected a directory") }
+  }
+
   /// This group with values missing here taken from the group given before the subcommand name.
   func merged(with parent: GlobalOptions) -> GlobalOptions {
     var result = self

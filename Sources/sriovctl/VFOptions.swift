@@ -3,7 +3,11 @@ import SRIOVKit
 
 /// The VF options `create-vfs` applies and `persist` saves for boot.
 struct VFOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("The number of VFs, from 0 to the PF's total (required).", valueName: "N"))
+  // Numbers are taken as given (`.unconditional`), so that `--count -1` is reported as a bad
+  // number rather than as a missing value followed by an unknown option.
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("The number of VFs, from 0 to the PF's total (required).", valueName: "N"))
   var count: Int?
 
   @Option(help: ArgumentHelp("Bind every VF to this driver (vfio-pci for DPDK) through driver_override.", valueName: "DRIVER"))
@@ -15,7 +19,7 @@ struct VFOptions: ParsableArguments {
   @Option(help: ArgumentHelp("VF MAC: INDEX=MAC, or auto for stable addresses derived from the PF's permanent MAC.", valueName: "auto|INDEX=MAC"))
   var mac: [String] = []
 
-  @Option(help: ArgumentHelp("VF VLAN ID, 0 for none.", valueName: "[INDEX=]VLAN"))
+  @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("VF VLAN ID, 0 for none.", valueName: "[INDEX=]VLAN"))
   var vlan: [String] = []
 
   @Option(help: ArgumentHelp("Let the VF change its MAC and use promiscuous modes.", valueName: "[INDEX=]on|off"))
@@ -27,14 +31,14 @@ struct VFOptions: ParsableArguments {
   @Option(name: .customLong("link-state"), help: ArgumentHelp("VF link: follow the PF, always up, or always down.", valueName: "[INDEX=]auto|enable|disable"))
   var linkState: [String] = []
 
-  @Option(name: .customLong("max-tx-rate"), help: ArgumentHelp("VF transmit limit in Mbps, 0 for none.", valueName: "[INDEX=]MBPS"))
+  @Option(name: .customLong("max-tx-rate"), parsing: .unconditionalSingleValue, help: ArgumentHelp("VF transmit limit in Mbps, 0 for none.", valueName: "[INDEX=]MBPS"))
   var maxTxRate: [String] = []
 
-  @Option(help: ArgumentHelp("The PF's MTU.", valueName: "BYTES"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("The PF's MTU.", valueName: "BYTES"))
   var mtu: Int?
 
-  @Option(help: ArgumentHelp("Seconds to wait for the kernel, the VF drivers and udev.", valueName: "SECONDS"))
-  var timeout: Double = 60
+  @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for the kernel, the VF drivers and udev.", valueName: "SECONDS"))
+  var timeout: Double = VFRequest.defaultTimeout
 
   /// Whether any option but --count and --timeout was given.
   var hasSettings: Bool {
@@ -75,8 +79,8 @@ struct VFOptions: ParsableArguments {
       linkState: try .parse(linkState, option: "--link-state", expected: "auto, enable or disable") {
         VFLinkState(rawValue: $0)
       },
-      maxTxRate: try .parse(maxTxRate, option: "--max-tx-rate", expected: "a rate in Mbps") {
-        Int($0).flatMap { $0 >= 0 ? $0 : nil }
+      maxTxRate: try .parse(maxTxRate, option: "--max-tx-rate", expected: VFRequest.rateExpectation) {
+        Int($0).flatMap { VFRequest.rateRange.contains($0) ? $0 : nil }
       },
       mtu: mtu, force: force, timeout: timeout)
     request.waitForPF = waitForPF

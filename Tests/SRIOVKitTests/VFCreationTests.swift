@@ -96,7 +96,7 @@ final class VFCreationTests: XCTestCase {
         return "\(error)"
       }
     }
-    XCTAssertEqual(message(VFRequest(pf: port0, count: -1)), "--count -1 is not a number of VFs (0 or more)")
+    XCTAssertEqual(message(VFRequest(pf: port0, count: -1)), "--count '-1': expected a number of VFs, 0 or more")
     XCTAssertEqual(
       message(VFRequest(pf: port0, count: 2, vlans: PerVF(byIndex: [2: 5]))),
       "--vlan names VF 2, but only VFs 0 to 1 will exist (--count 2)")
@@ -113,7 +113,19 @@ final class VFCreationTests: XCTestCase {
       message(VFRequest(pf: port0, count: 2, macs: .explicit([0: MACAddress("02:00:00:00:00:01")!, 1: MACAddress("02:00:00:00:00:01")!]))),
       "--mac '(repeated)': expected a different address for each VF")
     XCTAssertEqual(message(VFRequest(pf: port0, count: 2, mtu: 20)), "--mtu '20': expected an MTU from 68 to 65535")
-    XCTAssertEqual(message(VFRequest(pf: port0, count: 2, timeout: 0)), "--timeout '0.0': expected 1 to 3600 seconds")
+    XCTAssertEqual(message(VFRequest(pf: port0, count: 2, timeout: 0)), "--timeout '0.0': expected seconds, more than 0 and at most 3600")
+    // Built without the command line, too: every number is bounded before it reaches the kernel.
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: Int.max)), "--count '\(Int.max)': expected a number of VFs from 0 to 65535 (the PCIe limit)")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, maxTxRate: PerVF(byIndex: [1: 4_294_967_296]))),
+      "--max-tx-rate '4294967296': expected a rate in Mbps from 0 (none) to 4294967295")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, maxTxRate: PerVF(all: -1))),
+      "--max-tx-rate '-1': expected a rate in Mbps from 0 (none) to 4294967295")
+    for timeout in [Double.nan, .infinity, -.infinity, 3600.5] {
+      XCTAssertTrue(message(VFRequest(pf: port0, count: 2, timeout: timeout)).hasPrefix("--timeout"), "\(timeout)")
+    }
   }
 
   func testPerVFOptionsParse() throws {

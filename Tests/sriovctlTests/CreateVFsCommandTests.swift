@@ -63,4 +63,25 @@ final class CreateVFsCommandTests: XCTestCase {
     XCTAssertEqual(try String(contentsOfFile: numvfs, encoding: .utf8), before)
     XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/run/sriovctl.lock"))
   }
+
+  func testMACAutoWithoutAPFMACIsAnError() throws {
+    for content in [nil, "zz:not:a:mac\n", "00:00:00:00:00:00\n", "ff:ff:ff:ff:ff:ff\n"] {
+      let root = try x710()
+      let address = root + "/sys/bus/pci/devices/0000:3b:00.0/net/ens1f0/address"
+      XCTAssertTrue(FileManager.default.fileExists(atPath: address))
+      try FileManager.default.removeItem(atPath: address)
+      if let content { try content.write(toFile: address, atomically: false, encoding: .utf8) }
+      for count in ["4", "2"] {  // the count kept, and changed
+        let run = try sriovctl(["create-vfs", "ens1f0", "--count", count, "--mac", "auto", "--dry-run", "--root", root])
+        assertCleanFailure(
+          run, mentioning: ["0000:3b:00.0: --mac auto derives VF addresses from the PF's MAC", "/sys/class/net/ens1f0/address"])
+        XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count, 1, run.stderr)
+      }
+    }
+    // With the PF's MAC readable, the plan sets derived addresses.
+    let root = try x710()
+    let run = try sriovctl(["create-vfs", "ens1f0", "--count", "2", "--mac", "auto", "--dry-run", "--root", root])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertTrue(run.stdout.contains("set VF 1 mac "), run.stdout)
+  }
 }

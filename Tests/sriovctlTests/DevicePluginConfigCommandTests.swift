@@ -86,13 +86,9 @@ final class DevicePluginConfigCommandTests: XCTestCase {
     XCTAssertEqual(named.map { $0["resourceName"] as? String }, ["dpdk_ports"])
   }
 
-  func testTheConfigMapIsValidYAMLAndJSON() throws {
-    let root = try host { try FixtureHosts.x710(at: $0) }
-    let yaml = try sriovctl(["device-plugin-config", "--root", root, "--namespace", "sriov-system"])
-    XCTAssertEqual(yaml.status, 0, yaml.stderr)
-    XCTAssertTrue(yaml.stdout.hasPrefix("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sriovdp-config\n  namespace: sriov-system\n"))
-    // Parse it the way kubectl would see it: YAML, then config.json inside it.
-    let script = "import json,sys,yaml; d=yaml.safe_load(sys.stdin); json.dump(d, sys.stdout)"
+  /// The ConfigMap's YAML parsed the way kubectl would see it (PyYAML), as JSON.
+  private func parsedYAML(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+    let script = "import json,sys,yaml; d=yaml.safe_load(sys.stdin.buffer); json.dump(d, sys.stdout)"
     let parse = Process()
     parse.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
     parse.arguments = ["-c", script]
@@ -101,12 +97,20 @@ final class DevicePluginConfigCommandTests: XCTestCase {
     parse.standardInput = input
     parse.standardOutput = output
     try parse.run()
-    input.fileHandleForWriting.write(Data(yaml.stdout.utf8))
+    input.fileHandleForWriting.write(Data(yaml.utf8))
     try input.fileHandleForWriting.close()
     let parsedData = output.fileHandleForReading.readDataToEndOfFile()
     parse.waitUntilExit()
-    XCTAssertEqual(parse.terminationStatus, 0, "PyYAML must parse the ConfigMap")
-    let configMap = try XCTUnwrap(try JSONSerialization.jsonObject(with: parsedData) as? [String: Any])
+    XCTAssertEqual(parse.terminationStatus, 0, "PyYAML must parse the ConfigMap:\n\(yaml)", file: file, line: line)
+    return try XCTUnwrap(try JSONSerialization.jsonObject(with: parsedData) as? [String: Any], file: file, line: line)
+  }
+
+  func testTheConfigMapIsValidYAMLAndJSON() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    let yaml = try sriovctl(["device-plugin-config", "--root", root, "--namespace", "sriov-system"])
+    XCTAssertEqual(yaml.status, 0, yaml.stderr)
+    XCTAssertTrue(yaml.stdout.hasPrefix("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sriovdp-config\n  namespace: sriov-system\n"))
+    let configMap = try parsedYAML(yaml.stdout)
     let json = try sriovctl(["device-plugin-config", "--root", root, "--namespace", "sriov-system", "-o", "json"])
     XCTAssertEqual(configMap as NSDictionary, try json.json() as NSDictionary, "the YAML and JSON forms agree")
     let data = try XCTUnwrap(configMap["data"] as? [String: String])
@@ -114,12 +118,85 @@ final class DevicePluginConfigCommandTests: XCTestCase {
     XCTAssertEqual(try assertValidConfig(config).count, 2)
   }
 
+  /// The kernel accepts any interface name without '/', ':' or ASCII white space
+  /// (dev_valid_name()); YAML 1.1 breaks lines at NEL, LS and PS, so they must be escaped.
+  func testInterfaceNamesWithYAMLLineBreaksStillParse() throws {
+    for name in ["e\u{2028}n", "e\u{85}n", "p\u{2029}s", "d\u{7f}el", "q\"\\#: |x"] {
+      let root = try host { try FixtureHosts.x710(at: $0) }
+      let net = root + "/sys/bus/pci/devices/0000:3b:00.0/net/"
+      try FileManager.default.moveItem(atPath: net + "ens1f0", toPath: net + name)
+      let yaml = try sriovctl(["device-plugin-config", "--root", root])
+      XCTAssertEqual(yaml.status, 0, yaml.stderr)
+      let configMap = try parsedYAML(yaml.stdout)
+      let json = try sriovctl(["device-plugin-config", "--root", root, "-o", "json"])
+      XCTAssertEqual(configMap as NSDictionary, try json.json() as NSDictionary, "\(name.unicodeScalars.map(\.value))")
+      let data = try XCTUnwrap(configMap["data"] as? [String: String])
+      let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try XCTUnwrap(data["config.json"]).utf8)) as? [String: Any])
+      let resources = try XCTUnwrap(config["resourceList"] as? [[String: Any]])
+      XCTAssertEqual(selectors(resources[0])["pfNames"], [name], "the name survives YAML unchanged")
+    }
+  }
+
+  func testAVFIsInOneResourceOnly() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    func run(_ pfs: [String]) throws -> Run {
+      try sriovctl(["device-plugin-config", "--raw", "--root", root] + pfs.flatMap { ["--pf", $0] })
+    }
+    // The same PF written the same way: a usage error.
+    assertCleanFailure(try run(["ens1f0", "ens1f0"]), status: 64, mentioning: ["--pf 'ens1f0' and --pf 'ens1f0' both select VF 0 of ens1f0"])
+    assertCleanFailure(try run(["ens1f0#0-2", "ens1f0#2,3"]), status: 64, mentioning: ["both select VF 2"])
+    // By name and by address: found on the host.
+    assertCleanFailure(
+      try run(["ens1f0", "3b:00.0#1-2"]),
+      mentioning: ["--pf 'ens1f0' and --pf '0000:3b:00.0#1-2' both select VF 1 of 0000:3b:00.0; a VF can be in one resource only"])
+    assertCleanFailure(try run(["0000:3b:00.1#3", "ens1f1#0-3"]), mentioning: ["both select VF 3 of 0000:3b:00.1"])
+    // Disjoint ranges of one PF, by name and address, are two resources.
+    let split = try run(["ens1f0#0-1", "3b:00.0#2-3"])
+    XCTAssertEqual(split.status, 0, split.stderr)
+    XCTAssertEqual(try assertValidConfig(try split.json()).map { selectors($0)["pfNames"] ?? [] }, [["ens1f0#0-1"], ["ens1f0#2-3"]])
+  }
+
+  func testARangeNeedsThePFsInterface() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    try FileManager.default.removeItem(atPath: root + "/sys/bus/pci/devices/0000:3b:00.1/net/ens1f1")
+    try FileManager.default.removeItem(atPath: root + "/sys/class/net/ens1f1")
+    let run = try sriovctl(["device-plugin-config", "--raw", "--root", root, "--pf", "0000:3b:00.1#0-1"])
+    assertCleanFailure(run, mentioning: ["'0000:3b:00.1#0-1': a VF range is selected through the PF's interface name (pfNames)"])
+    // The whole PF is selected by rootDevices, as before.
+    let whole = try sriovctl(["device-plugin-config", "--raw", "--root", root, "--pf", "0000:3b:00.1"])
+    XCTAssertEqual(whole.status, 0, whole.stderr)
+    XCTAssertEqual(selectors(try assertValidConfig(try whole.json())[0])["rootDevices"], ["0000:3b:00.1"])
+  }
+
+  func testTwoResourcesNeverShareAName() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    for (pci, old, new) in [("0000:3b:00.0", "ens1f0", "a.b"), ("0000:3b:00.1", "ens1f1", "a_b")] {
+      let net = root + "/sys/bus/pci/devices/\(pci)/net/"
+      try FileManager.default.moveItem(atPath: net + old, toPath: net + new)
+    }
+    assertCleanFailure(
+      try sriovctl(["device-plugin-config", "--raw", "--root", root]),
+      mentioning: ["two resources would be named 'sriov_a_b'"])
+  }
+
+  func testAnOverflowingRangeIsAUsageError() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    for range in ["0-9223372036854775807", "9223372036854775807", "65535", "0-99999999999999999999"] {
+      let run = try sriovctl(["device-plugin-config", "--root", root, "--pf", "ens1f0#" + range])
+      assertCleanFailure(run, status: 64, mentioning: ["--pf 'ens1f0#\(range)' is not PF or PF#RANGES", "VF indexes 0 to 65534"])
+      XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count, 1, run.stderr)
+    }
+    let highest = try sriovctl(["device-plugin-config", "--root", root, "--pf", "ens1f0#65534"])
+    assertCleanFailure(highest, mentioning: ["names VFs the PF does not have (it allows 64)"])
+  }
+
   func testBadRequestsAreRefused() throws {
     let root = try host { try FixtureHosts.x710(at: $0) }
     assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--pf", "ens1f0#5-2"]), status: 64, mentioning: ["is not PF or PF#RANGES"])
     assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--pf", "ens1f0#64"]), mentioning: ["names VFs the PF does not have (it allows 64)"])
-    assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--resource-name", "a-b"]), mentioning: ["'a-b' is not a device plugin resource name"])
+    assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--resource-name", "a-b"]), status: 64, mentioning: ["--resource-name 'a-b' is not a device plugin resource name"])
     assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--resource-name", "one"]), mentioning: ["but 2 would be made"])
+    assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--resource-prefix", "Intel.com"]), status: 64, mentioning: ["--resource-prefix 'Intel.com' is not a resource prefix"])
     assertCleanFailure(try sriovctl(["device-plugin-config", "--root", root, "--namespace", "Kube_System"]), status: 64, mentioning: ["not a namespace name"])
     let noSRIOV = try host { try FixtureHosts.noSRIOV(at: $0) }
     assertCleanFailure(try sriovctl(["device-plugin-config", "--root", noSRIOV]), mentioning: ["no SR-IOV PF with VFs to offer"])

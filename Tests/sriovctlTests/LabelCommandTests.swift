@@ -12,10 +12,18 @@ final class LabelCommandTests: XCTestCase {
   private var kubectl = ""
   private var root = ""
 
-  private func start(mode: String = "normal", labels: [String: String] = ["kubernetes.io/hostname": "x710-host"]) throws {
+  private func start(
+    mode: String = "normal", labels: [String: String] = ["kubernetes.io/hostname": "x710-host"],
+    fixture: (String) throws -> FixtureHost = { try FixtureHosts.x710(at: $0) }
+  ) throws {
+    if let server {  // a test that starts a second server stops the first
+      try? serverInput?.fileHandleForWriting.close()
+      server.terminate()
+      server.waitUntilExit()
+    }
     let directory = try temporaryDirectory(self).path
     root = directory + "/host"
-    try FixtureHosts.x710(at: root)
+    _ = try fixture(root)
     let fetch = try runProgram(repositoryRoot.appendingPathComponent("Tests/kubernetes/kubectl.sh"), [])
     XCTAssertEqual(fetch.status, 0, "Debian's kubectl: \(fetch.stderr)")
     kubectl = fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -170,6 +178,35 @@ final class LabelCommandTests: XCTestCase {
     }
     let node = try label(["--node", "Bad_Node"])
     assertCleanFailure(node, status: 64, mentioning: ["--node 'Bad_Node' is not a node name"])
+    let prefix = try label(["--prefix", "example.com"])
+    assertCleanFailure(prefix, status: 64, mentioning: ["--prefix 'example.com' is not a label prefix"])
     XCTAssertEqual(try requests().count, 0, "kubectl never ran")
+  }
+
+  func testAHostWithoutVFsIsNotLabelledEnabled() throws {
+    let hosts: [(String, (String) throws -> FixtureHost)] = [
+      ("no SR-IOV PF", { try FixtureHosts.noSRIOV(at: $0) }),
+      ("SR-IOV off in the firmware", { try FixtureHosts.connectX5SRIOVDisabled(at: $0) }),
+    ]
+    for (what, fixture) in hosts {
+      // A node labelled before (the NIC since replaced, or SR-IOV switched off): the claim goes.
+      try start(labels: ["kubernetes.io/hostname": "x710-host", "sriov": "enabled"], fixture: fixture)
+      let run = try label(["--node", "x710-host", "-o", "json"])
+      XCTAssertEqual(run.status, 0, "\(what): \(run.stderr)")
+      let document = try run.json()
+      XCTAssertNil((document["labels"] as? [String: String])?["sriov"], what)
+      XCTAssertEqual((document["labels"] as? [String: String])?["sriovctl.io/capable"], "false", what)
+      XCTAssertEqual(document["removed"] as? [String], ["sriov"], what)
+      let sent = try XCTUnwrap((try patches().last?["metadata"] as? [String: Any])?["labels"] as? [String: Any], what)
+      XCTAssertTrue(sent["sriov"] is NSNull, "\(what): sriov removed, not set: \(sent)")
+      XCTAssertEqual(sent["sriovctl.io/capable"] as? String, "false", what)
+
+      // A node never labelled: sriov is not mentioned at all.
+      try start(fixture: fixture)
+      let fresh = try label(["--node", "x710-host"])
+      XCTAssertEqual(fresh.status, 0, "\(what): \(fresh.stderr)")
+      let freshLabels = try XCTUnwrap((try patches().last?["metadata"] as? [String: Any])?["labels"] as? [String: Any], what)
+      XCTAssertNil(freshLabels["sriov"], "\(what): \(freshLabels)")
+    }
   }
 }

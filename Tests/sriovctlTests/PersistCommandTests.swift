@@ -154,9 +154,11 @@ final class PersistCommandTests: XCTestCase {
   func testMethodsRefuseWhatTheyCannotCarry() throws {
     let root = try x710()
     let udev = try sriovctl(["persist", "ens1f0", "--method", "udev", "--count", "2", "--vlan", "3", "--root", root])
-    assertCleanFailure(udev, mentioning: ["--method udev cannot carry --vlan; use --method link or systemd"])
+    assertCleanFailure(udev, status: 64, mentioning: ["--method udev cannot carry --vlan; use --method link or systemd"])
     let link = try sriovctl(["persist", "ens1f0", "--method", "link", "--count", "2", "--driver", "vfio-pci", "--root", root])
-    assertCleanFailure(link, mentioning: ["--method link cannot carry --driver; use --method systemd"])
+    assertCleanFailure(link, status: 64, mentioning: ["--method link cannot carry --driver; use --method systemd"])
+    let auto = try sriovctl(["persist", "ens1f0", "--method", "link", "--count", "2", "--mac", "auto", "--root", root])
+    assertCleanFailure(auto, status: 64, mentioning: ["--method link cannot carry --mac auto; use --method systemd"])
     let missing = try sriovctl(["persist", "ens1f0", "--count", "2", "--root", root])
     assertCleanFailure(missing, status: 64, mentioning: ["--method"])
     let both = try sriovctl(["persist", "ens1f0", "--method", "udev", "--count", "2", "--install", "--remove", "--root", root])
@@ -169,5 +171,141 @@ final class PersistCommandTests: XCTestCase {
     FileManager.default.createFile(atPath: root + "/usr/lib/systemd/libsystemd-shared-249.so", contents: Data())
     let run = try sriovctl(["persist", "ens1f0", "--method", "link", "--count", "2", "--root", root])
     assertCleanFailure(run, mentioning: ["systemd 249 has no SR-IOV settings in .link files (251 or newer has); use --method udev or systemd"])
+  }
+
+  // MARK: persist refuses what create-vfs refuses
+
+  func testACountThePFCannotTakeIsRefusedAsCreateVFsRefusesIt() throws {
+    let root = try x710()
+    for method in ["udev", "systemd", "link"] {
+      for extra in [[], ["--install"]] {
+        let run = try sriovctl(["persist", "ens1f0", "--count", "9999", "--method", method, "--root", root] + extra)
+        assertCleanFailure(run, mentioning: ["0000:3b:00.0 allows at most 64 VFs (sriov_totalvfs); 9999 were asked for"])
+      }
+    }
+    let create = try sriovctl(["create-vfs", "ens1f0", "--count", "9999", "--dry-run", "--root", root])
+    assertCleanFailure(create, mentioning: ["0000:3b:00.0 allows at most 64 VFs (sriov_totalvfs); 9999 were asked for"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/udev"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd"))
+
+    // SR-IOV off in the firmware: no VF at all, but 0 is still a count.
+    let cx5 = try temporaryDirectory(self).path + "/cx5"
+    try FixtureHosts.connectX5SRIOVDisabled(at: cx5)
+    let one = try sriovctl(["persist", "0000:af:00.0", "--count", "1", "--method", "udev", "--install", "--root", cx5])
+    assertCleanFailure(one, mentioning: ["offers no VFs (sriov_totalvfs is 0): SR-IOV is disabled in the NIC's firmware or the BIOS"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: cx5 + "/etc/udev"))
+    let zero = try sriovctl(["persist", "0000:af:00.0", "--count", "0", "--method", "udev", "--root", cx5])
+    XCTAssertEqual(zero.status, 0, zero.stderr)
+  }
+
+  func testAnImageWithoutSysfsSaysTheCountWasNotChecked() throws {
+    let image = try temporaryDirectory(self).path
+    let run = try sriovctl(["persist", "0000:5e:00.1", "--method", "udev", "--count", "9999", "--root", image, "-o", "json"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(
+      try run.json()["notes"] as? [String],
+      ["no sysfs under \(image): --count 9999 was not checked against 0000:5e:00.1's sriov_totalvfs"])
+  }
+
+  func testAFractionalTimeoutIsWrittenAsGivenAndReadBack() throws {
+    let root = try x710()
+    for (given, written) in [("0.5", "0.5"), ("90", "90"), ("2.25", "2.25"), ("1e-3", "0.001")] {
+      let run = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--count", "2", "--timeout", given, "--root", root])
+      XCTAssertEqual(run.status, 0, run.stderr)
+      let lines = run.stdout.split(separator: "\n").map(String.init)
+      let exec = try XCTUnwrap(lines.first { $0.hasPrefix("ExecStart=") })
+      XCTAssertTrue(exec.hasSuffix("--wait-for-pf --timeout \(written)"), exec)
+      let reproduce = try XCTUnwrap(lines.first { $0.hasPrefix("# Reproduce:") })
+      XCTAssertTrue(reproduce.contains("--timeout \(written) --method systemd"), reproduce)
+      // What the unit runs at boot parses back (here as a dry run against the fixture).
+      let arguments = Array(exec.dropFirst("ExecStart=".count).split(separator: " ").map(String.init).dropFirst())
+      let boot = try sriovctl(arguments + ["--dry-run", "--root", root])
+      XCTAssertEqual(boot.status, 0, "\(arguments): \(boot.stderr)")
+    }
+    let normal = try sriovctl(["persist", "ens1f0", "--method", "udev", "--count", "2", "--root", root])
+    XCTAssertFalse(normal.stdout.contains("--timeout"), "the default is not repeated")
+  }
+
+  // MARK: persist never overwrites or removes what is not its own
+
+  func testInstallNeverOverwritesAFileItDidNotWrite() throws {
+    let root = try x710()
+    let cases = [
+      ("udev", "/etc/udev/rules.d/70-sriovctl-0000-3b-00.0.rules"),
+      ("systemd", "/etc/systemd/system/sriovctl-vfs-0000-3b-00.0.service"),
+      ("link", "/etc/systemd/network/10-sriovctl-0000-3b-00.0.link"),
+    ]
+    for (method, path) in cases {
+      try FileManager.default.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try "# hand-written\nACTION==\"add\"\n".write(toFile: root + path, atomically: false, encoding: .utf8)
+      let run = try sriovctl(["persist", "ens1f0", "--method", method, "--count", "2", "--install", "--root", root])
+      assertCleanFailure(run, mentioning: ["\(path) was not written by sriovctl; it was left alone"])
+      XCTAssertEqual(try String(contentsOfFile: root + path, encoding: .utf8), "# hand-written\nACTION==\"add\"\n")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/multi-user.target.wants"))
+  }
+
+  /// Every path beneath a directory with its kind and content or link target.
+  private func snapshot(_ directory: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    let manager = FileManager.default
+    for path in manager.subpaths(atPath: directory) ?? [] {
+      let full = directory + "/" + path
+      if let target = try? manager.destinationOfSymbolicLink(atPath: full) {
+        result[path] = "link " + target
+      } else if let data = manager.contents(atPath: full) {
+        result[path] = "file " + String(decoding: data, as: UTF8.self)
+      } else {
+        result[path] = "directory"
+      }
+    }
+    return result
+  }
+
+  func testAFailedSystemdInstallLeavesTheTreeAsItWas() throws {
+    let root = try x710()
+    let wants = root + "/etc/systemd/system/multi-user.target.wants/sriovctl-vfs-0000-3b-00.0.service"
+    // A directory where the wants link goes: the unit cannot be enabled.
+    try FileManager.default.createDirectory(atPath: wants, withIntermediateDirectories: true)
+    let before = try snapshot(root + "/etc")
+    let new = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--count", "2", "--install", "--root", root])
+    assertCleanFailure(new)
+    XCTAssertEqual(try snapshot(root + "/etc"), before, "the new unit file was removed")
+
+    // An installed unit whose link was replaced by a foreign file: the old unit stays as it was.
+    try FileManager.default.removeItem(atPath: wants)
+    let first = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--count", "2", "--install", "--root", root])
+    XCTAssertEqual(first.status, 0, first.stderr)
+    try FileManager.default.removeItem(atPath: wants)
+    try "not a link\n".write(toFile: wants, atomically: false, encoding: .utf8)
+    let installed = try snapshot(root + "/etc")
+    let changed = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--count", "3", "--install", "--root", root])
+    assertCleanFailure(changed)
+    XCTAssertEqual(try snapshot(root + "/etc"), installed, "the previous unit file was restored")
+  }
+
+  func testRemoveLeavesAForeignWantsLinkAndSaysSo() throws {
+    let root = try x710()
+    let install = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--count", "2", "--install", "--root", root])
+    XCTAssertEqual(install.status, 0, install.stderr)
+    let wants = root + "/etc/systemd/system/multi-user.target.wants/sriovctl-vfs-0000-3b-00.0.service"
+    try FileManager.default.removeItem(atPath: wants)
+    try FileManager.default.createSymbolicLink(atPath: wants, withDestinationPath: "/dev/null")
+    let run = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--remove", "--root", root, "-o", "json"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let document = try run.json()
+    XCTAssertEqual(document["changed"] as? Bool, true, "the unit file was ours and is gone")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/sriovctl-vfs-0000-3b-00.0.service"))
+    XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: wants), "/dev/null", "the foreign link is left")
+    let notes = try XCTUnwrap(document["notes"] as? [String])
+    XCTAssertEqual(notes, [
+      "disabled and removed offline under \(root); takes effect at its next boot",
+      "/etc/systemd/system/multi-user.target.wants/sriovctl-vfs-0000-3b-00.0.service links to /dev/null, not to sriovctl's unit; left alone",
+    ])
+    XCTAssertFalse(notes.contains { $0.contains("enabled offline") })
+    // Nothing of ours is left: a second removal changes nothing, and still leaves the link.
+    let again = try sriovctl(["persist", "ens1f0", "--method", "systemd", "--remove", "--root", root, "-o", "json"])
+    XCTAssertEqual(try again.json()["changed"] as? Bool, false)
+    XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: wants), "/dev/null")
   }
 }

@@ -25,11 +25,31 @@ public struct DevicePluginConfig: Sendable, Equatable {
       guard parts.count == 2 else { return }
       for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
         let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!), low >= 0,
-          low <= high
+        // Bounded before any arithmetic: a VF index is below 65535 (TotalVFs is 16 bits).
+        let indexes = 0..<VFRequest.maximumCount
+        guard (1...2).contains(bounds.count), let low = Int(bounds[0]), let high = Int(bounds.last!),
+          indexes.contains(low), indexes.contains(high), low <= high
         else { return nil }
         ranges.append(low...high)
       }
+    }
+
+    /// The selection as given on the command line, normalised.
+    public var text: String { "\(pf)\(suffix)" }
+
+    /// The VF indexes selected; every possible index when no range was given.
+    var selectedRanges: [ClosedRange<Int>] { ranges.isEmpty ? [0...(VFRequest.maximumCount - 1)] : ranges }
+
+    /// The first VF index both selections take, if any.
+    func firstShared(with other: PFSelection) -> Int? {
+      var shared: Int?
+      for a in selectedRanges {
+        for b in other.selectedRanges where a.overlaps(b) {
+          let low = Swift.max(a.lowerBound, b.lowerBound)
+          shared = Swift.min(shared ?? low, low)
+        }
+      }
+      return shared
     }
 
     var suffix: String {
@@ -73,6 +93,9 @@ public struct DevicePluginConfig: Sendable, Equatable {
     case invalidName(String)
     case invalidPrefix(String)
     case nothingToOffer
+    case overlap(String, String, vf: Int, pf: String)
+    case rangeWithoutInterface(String, pf: PCIAddress)
+    case duplicateName(String)
 
     public var description: String {
       switch self {
@@ -83,32 +106,69 @@ public struct DevicePluginConfig: Sendable, Equatable {
       case .oneNameManyResources(let count):
         return "--resource-name names one resource, but \(count) would be made; select one PF with --pf or use --group-by vendor"
       case .invalidName(let name):
-        return "'\(name)' is not a device plugin resource name (letters, digits and '_')"
+        return "--resource-name '\(name)' is not a device plugin resource name (1 to 63 letters, digits and '_')"
       case .invalidPrefix(let prefix):
-        return "'\(prefix)' is not a resource prefix (a DNS subdomain such as intel.com)"
+        return "--resource-prefix '\(prefix)' is not a resource prefix (a DNS subdomain such as intel.com)"
       case .nothingToOffer:
         return "this host has no SR-IOV PF with VFs to offer (see 'sriovctl check')"
+      case .overlap(let first, let second, let vf, let pf):
+        return "--pf '\(first)' and --pf '\(second)' both select VF \(vf) of \(pf); a VF can be in one resource only"
+      case .rangeWithoutInterface(let selection, let pf):
+        return "'\(selection)': a VF range is selected through the PF's interface name (pfNames), and \(pf) has "
+          + "no network interface; select the whole PF or bind its network driver"
+      case .duplicateName(let name):
+        return "two resources would be named '\(name)'; select the PFs differently or use --group-by vendor"
       }
     }
   }
 
   public var resources: [Resource]
 
+  /// Checks the names given for the resources: the device plugin's rule for a resource name, a
+  /// DNS subdomain for the prefix.
+  public static func checkNames(resourceName: String?, resourcePrefix: String) throws {
+    guard LabelKey.isSubdomain(Substring(resourcePrefix)) else { throw Failure.invalidPrefix(resourcePrefix) }
+    if let resourceName, !isResourceName(resourceName) { throw Failure.invalidName(resourceName) }
+  }
+
+  /// Refuses selections that name the same PF the same way and share VFs (`--pf ens1f0 --pf
+  /// ens1f0`): a usage error, found without looking at the host. ``build(inventory:root:selections:grouping:resourceName:resourcePrefix:)``
+  /// also catches one PF named by interface and by address.
+  public static func checkSelections(_ selections: [PFSelection]) throws {
+    for (i, first) in selections.enumerated() {
+      for second in selections[(i + 1)...] where first.pf == second.pf {
+        if let vf = first.firstShared(with: second) {
+          throw Failure.overlap(first.text, second.text, vf: vf, pf: first.pf.description)
+        }
+      }
+    }
+  }
+
   /// Builds the resources for the selected PFs (all SR-IOV PFs when none are selected).
   public static func build(
     inventory: Inventory, root: HostRoot, selections: [PFSelection], grouping: Grouping,
     resourceName: String?, resourcePrefix: String
   ) throws -> DevicePluginConfig {
-    guard LabelKey.isSubdomain(Substring(resourcePrefix)) else { throw Failure.invalidPrefix(resourcePrefix) }
-    if let resourceName, !isResourceName(resourceName) { throw Failure.invalidName(resourceName) }
+    try checkNames(resourceName: resourceName, resourcePrefix: resourcePrefix)
     var chosen: [(PhysicalFunction, PFSelection?)] = []
     if selections.isEmpty {
       chosen = inventory.physicalFunctions.filter { $0.totalVFs > 0 || $0.vfDeviceID != nil }.map { ($0, nil) }
     } else {
+      try checkSelections(selections)
       for selection in selections {
         let pf = try inventory.select([selection.pf], root: root)[0]
         if let highest = selection.ranges.map(\.upperBound).max(), highest >= max(pf.totalVFs, pf.numVFs) {
-          throw Failure.rangeBeyondTotal("\(selection.pf)\(selection.suffix)", total: pf.totalVFs)
+          throw Failure.rangeBeyondTotal(selection.text, total: pf.totalVFs)
+        }
+        // Without pfNames the device plugin selects by rootDevices, which takes every VF.
+        if !selection.ranges.isEmpty, pf.interfaces.isEmpty {
+          throw Failure.rangeWithoutInterface(selection.text, pf: pf.address)
+        }
+        // The same PF by another name (interface and address): the VFs must not be shared.
+        for (other, earlier) in chosen where other.address == pf.address {
+          if let earlier, let vf = earlier.firstShared(with: selection) {
+            throw Failure.overlap(earlier.text, selection.text, vf: vf, pf: pf.address.description)
+          }
         }
         chosen.append((pf, selection))
       }
@@ -161,6 +221,12 @@ public struct DevicePluginConfig: Sendable, Equatable {
       guard resources.count == 1 else { throw Failure.oneNameManyResources(resources.count) }
       resources[0].resourceName = resourceName
     }
+    // Names are sanitised (ens1f0#0-1 and ens1f0#0,1, a.b and a_b): the device plugin would
+    // merge or reject resources that share one.
+    var names = Set<String>()
+    for resource in resources where !names.insert(resource.resourceName).inserted {
+      throw Failure.duplicateName(resource.resourceName)
+    }
     return DevicePluginConfig(resources: resources)
   }
 
@@ -198,10 +264,16 @@ public struct DevicePluginConfig: Sendable, Equatable {
     ])
   }
 
-  /// The ConfigMap as YAML, ready for `kubectl apply -f -`; config.json as a literal block.
+  /// The ConfigMap as YAML, ready for `kubectl apply -f -`; config.json as a literal block, or
+  /// as a double-quoted scalar when it holds a character a literal block cannot carry.
   public func configMapYAML(namespace: String) -> String {
-    var yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sriovdp-config\n  namespace: \(namespace)\ndata:\n  config.json: |\n"
-    for line in json.rendered().split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
+    let config = json.rendered()
+    var yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sriovdp-config\n  namespace: \(YAML.scalar(namespace))\ndata:\n"
+    guard YAML.fitsLiteralBlock(config) else {
+      return yaml + "  config.json: \(YAML.doubleQuoted(config))\n"
+    }
+    yaml += "  config.json: |\n"
+    for line in config.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
       yaml += "    \(line)\n"
     }
     return yaml

@@ -137,24 +137,48 @@ public struct NodeLabeling: Sendable {
   public var kubectl: Kubectl
   public var node: NodeName
   public var labels: [(LabelKey, LabelValue)]
+  /// Labels this command manages that the host's facts do not support (`sriov` on a host whose
+  /// PFs offer no VFs): removed when present, so that a stale claim is withdrawn.
+  public var withdrawn: [LabelKey]
 
-  public init(kubectl: Kubectl, node: NodeName, labels: [(LabelKey, LabelValue)]) {
+  public init(kubectl: Kubectl, node: NodeName, labels: [(LabelKey, LabelValue)], withdrawn: [LabelKey] = []) {
     self.kubectl = kubectl
     self.node = node
     self.labels = labels
+    self.withdrawn = withdrawn.filter { key in !labels.contains { $0.0 == key } }
   }
 
-  /// The labels describing the host beneath `root`: `sriov=enabled`, and under `prefix`
+  /// The label that says SR-IOV VFs can be had here; what node selectors match on.
+  static let enabledKey = LabelKey("sriov")!
+
+  /// Whether the host can claim `sriov=enabled`: at least one PF offers VFs (sriov_totalvfs > 0).
+  /// A PF whose firmware has SR-IOV off, or no PF at all, offers nothing to schedule on.
+  public static func offersVFs(_ inventory: Inventory) -> Bool {
+    inventory.physicalFunctions.contains { $0.totalVFs > 0 }
+  }
+
+  /// The managed labels the host's facts do not support, to be removed when present.
+  public static func withdrawnLabels(for inventory: Inventory) -> [LabelKey] {
+    offersVFs(inventory) ? [] : [enabledKey]
+  }
+
+  /// Checks a fact-label prefix: a DNS subdomain followed by `/`, like `sriovctl.io/`.
+  public static func checkPrefix(_ prefix: String) throws {
+    guard prefix.hasSuffix("/"), LabelKey.isSubdomain(prefix.dropLast()) else { throw Failure.invalidPrefix(prefix) }
+  }
+
+  /// The labels describing the host beneath `root`: `sriov=enabled` when a PF offers VFs, and under `prefix`
   /// `capable`, the VF count, the total and the NIC vendors, plus `extra`.
   public static func labels(
     for inventory: Inventory, prefix: String, extra: [(LabelKey, LabelValue)]
   ) throws -> [(LabelKey, LabelValue)] {
-    guard prefix.hasSuffix("/"), LabelKey.isSubdomain(prefix.dropLast()) else { throw Failure.invalidPrefix(prefix) }
+    try checkPrefix(prefix)
     let pfs = inventory.physicalFunctions
     let vendors = Set(pfs.map(\.vendorID.pciID)).sorted().joined(separator: "_")
-    var facts: [(String, String)] = [
-      ("sriov", "enabled"),
-      (prefix + "capable", pfs.contains { $0.totalVFs > 0 } ? "true" : "false"),
+    // sriov=enabled is what workloads select nodes by: claimed only when a PF offers VFs.
+    var facts: [(String, String)] = offersVFs(inventory) ? [(enabledKey.description, "enabled")] : []
+    facts += [
+      (prefix + "capable", offersVFs(inventory) ? "true" : "false"),
       (prefix + "vfs", String(pfs.reduce(0) { $0 + $1.numVFs })),
       (prefix + "total-vfs", String(pfs.reduce(0) { $0 + $1.totalVFs })),
     ]
@@ -188,13 +212,17 @@ public struct NodeLabeling: Sendable {
     var arguments: [String] = []
     var removed: [LabelKey] = []
     if remove {
-      for (key, _) in labels where current[key.description] != nil {
+      for key in labels.map(\.0) + withdrawn where current[key.description] != nil {
         arguments.append("\(key)-")
         removed.append(key)
       }
     } else {
       for (key, value) in labels where current[key.description] != value.description {
         arguments.append("\(key)=\(value)")
+      }
+      for key in withdrawn where current[key.description] != nil {
+        arguments.append("\(key)-")
+        removed.append(key)
       }
     }
     let kept = remove ? [] : labels

@@ -99,6 +99,15 @@ public final class NetworkLinks {
     nl_socket_free(socket)
   }
 
+  /// A value narrowed to the `__u32` a netlink attribute carries; out of range is an error, never
+  /// a trap (callers validate first; this is the last check before the kernel ABI).
+  static func kernelU32(_ value: Int, _ operation: String) throws -> UInt32 {
+    guard let narrowed = UInt32(exactly: value) else {
+      throw Error(operation: operation, message: "\(value) is out of the kernel's range (0 to \(UInt32.max))")
+    }
+    return narrowed
+  }
+
   static func describe(_ code: Int32) -> String {
     String(cString: nl_geterror(code))
   }
@@ -170,18 +179,20 @@ public final class NetworkLinks {
       throw Error(operation: "netlink", message: "out of memory")
     }
     defer { rtnl_link_vf_put(vf) }
-    rtnl_link_vf_set_index(vf, UInt32(index))
+    let operation = "ip link set \(name) vf \(index) \(change)"
+    rtnl_link_vf_set_index(vf, try NetworkLinks.kernelU32(index, operation))
     switch change {
     case .mac(let mac):
       let address = mac.bytes.withUnsafeBytes { nl_addr_build(AF_LLC, $0.baseAddress, 6) }
       rtnl_link_vf_set_addr(vf, address)
       nl_addr_put(address)
     case .vlan(let id):
+      let vlanID = try NetworkLinks.kernelU32(id, operation)
       var vlans: UnsafeMutablePointer<nl_vf_vlans_t>?
       guard rtnl_link_vf_vlan_alloc(&vlans, 1) == 0, let vlans else {
         throw Error(operation: "netlink", message: "out of memory")
       }
-      vlans.pointee.vlans[0].vf_vlan = UInt32(id)
+      vlans.pointee.vlans[0].vf_vlan = vlanID
       vlans.pointee.vlans[0].vf_vlan_qos = 0
       vlans.pointee.vlans[0].vf_vlan_proto = 0x8100  // ETH_P_8021Q
       rtnl_link_vf_set_vlans(vf, vlans)
@@ -195,7 +206,7 @@ public final class NetworkLinks {
     case .maxTxRate(let mbps):
       var rate = nl_vf_rate()
       rate.api = Int32(RTNL_LINK_VF_RATE_API_NEW.rawValue)
-      rate.max_tx_rate = UInt32(mbps)
+      rate.max_tx_rate = try NetworkLinks.kernelU32(mbps, operation)
       rate.min_tx_rate = 0
       rtnl_link_vf_set_rate(vf, &rate)
     }
@@ -222,7 +233,7 @@ public final class NetworkLinks {
     defer { rtnl_link_put(original) }
     guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
     defer { rtnl_link_put(changes) }
-    rtnl_link_set_mtu(changes, UInt32(mtu))
+    rtnl_link_set_mtu(changes, try NetworkLinks.kernelU32(mtu, "ip link set \(name) mtu \(mtu)"))
     try apply(original, changes, "ip link set \(name) mtu \(mtu)")
   }
 

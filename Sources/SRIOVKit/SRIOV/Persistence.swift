@@ -92,14 +92,20 @@ public enum Persistence {
   /// Renders the file for the request (nothing is written).
   public static func render(_ request: VFRequest, method: PersistMethod, root: HostRoot) throws -> PersistResult {
     try request.validate()
-    let pf = try resolve(request.pf, root: root)
+    let (pf, found) = try lookUp(request.pf, root: root)
+    var notes: [String] = []
+    if let found {
+      try request.checkCount(on: found)
+    } else {
+      notes.append("no sysfs under \(root): --count \(request.count) was not checked against \(pf)'s sriov_totalvfs")
+    }
     let content: String
     switch method {
     case .udev: content = try udevRule(request, pf: pf)
     case .systemd: content = try systemdUnit(request, pf: pf, root: root)
     case .link: content = try linkFile(request, pf: pf, root: root)
     }
-    return PersistResult(pf: pf, method: method, path: method.path(for: pf), changed: false, content: content, notes: [])
+    return PersistResult(pf: pf, method: method, path: method.path(for: pf), changed: false, content: content, notes: notes)
   }
 
   /// Renders and installs the file, then reloads udev or systemd (live) or enables the unit
@@ -108,63 +114,102 @@ public enum Persistence {
     var result = try render(request, method: method, root: root)
     let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: request.timeout), timeout: request.timeout)
     defer { withExtendedLifetime(lock) {} }
+    // Never overwrite a file sriovctl did not write (--remove refuses it likewise).
+    // (A link there is not read: writeFileAtomically refuses it, naming it a link.)
+    let previous = try root.readLink(result.path) == nil ? root.readBytes(result.path, limit: 1 << 20) : nil
+    if let previous, !isOurs(previous) { throw PersistError.notOurs(result.path) }
     result.changed = try root.writeFileAtomically(result.path, result.content ?? "")
     if method == .systemd {
       let unit = PersistMethod.unitName(for: result.pf)
-      if try enable(unit, root: root) { result.changed = true }
+      do {
+        if try enable(unit, root: root) { result.changed = true }
+      } catch {
+        // A unit that is not enabled would never run: put the tree back as it was.
+        if result.changed {
+          if let previous {
+            _ = try? root.writeFileAtomically(result.path, String(decoding: previous, as: UTF8.self))
+          } else {
+            _ = try? root.removeFile(result.path)
+          }
+        }
+        throw error
+      }
     }
-    if result.changed { result.notes = try reload(method, root: root, unit: PersistMethod.unitName(for: result.pf), enabled: true) }
+    if result.changed { result.notes += try reload(method, root: root, unit: PersistMethod.unitName(for: result.pf), enabled: true) }
     return result
+  }
+
+  /// Whether a file's content carries sriovctl's mark.
+  private static func isOurs(_ bytes: [UInt8]) -> Bool {
+    String(decoding: bytes, as: UTF8.self).hasPrefix(mark)
+  }
+
+  /// The wants link `systemctl enable` makes for a unit, and the target it points to.
+  private static func wantsLink(_ unit: String) -> (path: String, target: String) {
+    ("/etc/systemd/system/multi-user.target.wants/\(unit)", "/etc/systemd/system/\(unit)")
   }
 
   /// Removes what sriovctl wrote for the PF (with one method, or all), disabling the unit.
   ///
   /// - Parameter timeout: how long to wait for another sriovctl's run lock, in seconds.
   public static func remove(_ selector: PFSelector, method: PersistMethod?, root: HostRoot, timeout: Double = 60) throws -> [PersistResult] {
-    let pf = try resolve(selector, root: root)
+    let pf = try lookUp(selector, root: root).address
     let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: timeout), timeout: timeout)
     defer { withExtendedLifetime(lock) {} }
     var results: [PersistResult] = []
     for method in method.map({ [$0] }) ?? PersistMethod.allCases {
       let path = method.path(for: pf)
       var changed = false
+      var notes: [String] = []
       let unit = PersistMethod.unitName(for: pf)
       if let bytes = try root.readBytes(path, limit: 1 << 20) {
-        guard String(decoding: bytes, as: UTF8.self).hasPrefix(mark) else { throw PersistError.notOurs(path) }
+        guard isOurs(bytes) else { throw PersistError.notOurs(path) }
         // systemd disables a unit only while its file exists.
         if method == .systemd, root.isLive, let manager = SystemdManager() {
           try manager.setEnabled(unit, false)
         }
         changed = try root.removeFile(path)
       }
-      if method == .systemd, try root.removeFile("/etc/systemd/system/multi-user.target.wants/\(unit)") {
-        changed = true
+      if method == .systemd {
+        // Only the link systemctl enable makes for sriovctl's unit; a link to /dev/null (the
+        // unit masked) or anywhere else is someone else's decision.
+        let link = wantsLink(unit)
+        let target = try root.readLink(link.path)
+        if target == link.target {
+          if try root.removeFile(link.path) { changed = true }
+        } else if target != nil || root.exists(link.path) {
+          notes.append("\(link.path) \(target.map { "links to \($0)" } ?? "is not a link"), not to sriovctl's unit; left alone")
+        }
       }
-      let notes = changed ? try reload(method, root: root, unit: unit, enabled: false) : []
+      if changed { notes = try reload(method, root: root, unit: unit, enabled: false) + notes }
       results.append(PersistResult(pf: pf, method: method, path: path, changed: changed, content: nil, notes: notes))
     }
     return results
   }
 
-  /// The PF's address: looked up when the root has a sysfs, taken as given otherwise (an image).
-  private static func resolve(_ selector: PFSelector, root: HostRoot) throws -> PCIAddress {
+  /// The PF: looked up when the root has a sysfs; under a root without one (an image) its
+  /// address is taken as given, and there is no PF to check the request against.
+  private static func lookUp(_ selector: PFSelector, root: HostRoot) throws -> (address: PCIAddress, pf: PhysicalFunction?) {
     if root.isDirectory("/sys/bus/pci/devices") {
-      return try Inventory.discover(root: root, names: false).select([selector], root: root)[0].address
+      let pf = try Inventory.discover(root: root, names: false).select([selector], root: root)[0]
+      return (pf.address, pf)
     }
     guard case .address(let address) = selector else { throw PersistError.needsAddress(selector) }
-    return address
+    return (address, nil)
   }
 
   // MARK: Enabling and reloading
 
   /// `systemctl enable` offline: the link `multi-user.target.wants/UNIT` that [Install] names.
   private static func enable(_ unit: String, root: HostRoot) throws -> Bool {
-    try root.makeLink("/etc/systemd/system/multi-user.target.wants/\(unit)", to: "/etc/systemd/system/\(unit)")
+    let link = wantsLink(unit)
+    return try root.makeLink(link.path, to: link.target)
   }
 
   private static func reload(_ method: PersistMethod, root: HostRoot, unit: String, enabled: Bool) throws -> [String] {
     guard root.isLive else {
-      return [method == .systemd ? "enabled offline under \(root); takes effect at its next boot" : "takes effect at the next boot of \(root)"]
+      guard method == .systemd else { return ["takes effect at the next boot of \(root)"] }
+      return [(enabled ? "enabled" : "disabled and removed") + " offline under \(root); takes effect at its next boot"]
     }
     switch method {
     case .udev, .link:
@@ -174,7 +219,7 @@ public enum Persistence {
       return ["udev rules reloaded (udevadm control --reload)"]
     case .systemd:
       guard let manager = SystemdManager() else {
-        return ["no system bus: the unit was enabled offline; takes effect at the next boot"]
+        return ["no system bus: the unit was \(enabled ? "enabled" : "disabled and removed") offline; takes effect at the next boot"]
       }
       if enabled {
         try manager.reload()
@@ -190,7 +235,8 @@ public enum Persistence {
   // MARK: The files
 
   private static func header(_ request: VFRequest, pf: PCIAddress, method: PersistMethod) -> String {
-    let reproduce = (["sriovctl", "persist", pf.description] + request.createArguments() + ["--method", method.rawValue])
+    let timeout = request.timeout == VFRequest.defaultTimeout ? [] : ["--timeout", request.timeoutArgument]
+    let reproduce = (["sriovctl", "persist", pf.description] + request.createArguments() + timeout + ["--method", method.rawValue])
       .joined(separator: " ")
     return """
       \(mark) \(SRIOVKit.version): \(request.count) VFs on PF \(pf) at boot.
@@ -201,9 +247,7 @@ public enum Persistence {
   }
 
   private static func udevRule(_ request: VFRequest, pf: PCIAddress) throws -> String {
-    var extra: [String] = request.unsupportedOptions(keeping: ["--autoprobe"])
-    if request.driver != nil { extra.append("--driver") }
-    guard extra.isEmpty else { throw PersistError.unsupported(.udev, extra) }
+    try checkCarried(request, by: .udev)
     // When the PF's interface appears its driver is bound; the count is written only from 0 (a
     // second add event, or a driver that already made VFs, must not give EBUSY).
     var assignments = ""
@@ -217,7 +261,7 @@ public enum Persistence {
     guard let binary = ["/usr/local/bin/sriovctl", "/usr/bin/sriovctl", "/usr/sbin/sriovctl"].first(where: root.exists)
     else { throw PersistError.noBinary(root) }
     let arguments = [binary, "create-vfs", pf.description] + request.createArguments()
-      + ["--wait-for-pf", "--timeout", String(Int(request.timeout))]
+      + ["--wait-for-pf", "--timeout", request.timeoutArgument]
     try arguments.forEach(checkSafe)
     return header(request, pf: pf, method: .systemd) + """
       [Unit]
@@ -243,10 +287,7 @@ public enum Persistence {
 
   private static func linkFile(_ request: VFRequest, pf: PCIAddress, root: HostRoot) throws -> String {
     if let version = systemdVersion(root), version < 251 { throw PersistError.oldSystemd(version) }
-    var extra = request.unsupportedOptions(keeping: ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state"])
-    if request.driver != nil { extra.append("--driver") }
-    if request.macs == .auto { extra.append("--mac auto") }
-    guard extra.isEmpty else { throw PersistError.unsupported(.link, extra) }
+    try checkCarried(request, by: .link)
     // A matching .link file replaces 99-default.link for the interface: keep its naming.
     var text = header(request, pf: pf, method: .link) + "[Match]\nPath=pci-\(pf)\n\n[Link]\n"
     text += defaultLinkSettings(root).map { "\($0)\n" }.joined()
@@ -288,6 +329,25 @@ public enum Persistence {
       "AlternativeNamesPolicy=database onboard slot path",
       "MACAddressPolicy=persistent",
     ]
+  }
+
+  /// Refuses options a method's file cannot carry (a udev rule sets only sriov_numvfs and
+  /// autoprobe; a .link file has no driver binding, rate or MTU): found from the request alone,
+  /// so the command line reports it as a usage error.
+  ///
+  /// - Throws: ``PersistError/unsupported(_:_:)``.
+  public static func checkCarried(_ request: VFRequest, by method: PersistMethod) throws {
+    var extra: [String]
+    switch method {
+    case .systemd: return
+    case .udev:
+      extra = request.unsupportedOptions(keeping: ["--autoprobe"])
+    case .link:
+      extra = request.unsupportedOptions(keeping: ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state"])
+      if request.macs == .auto { extra.append("--mac auto") }
+    }
+    if request.driver != nil { extra.append("--driver") }
+    guard extra.isEmpty else { throw PersistError.unsupported(method, extra) }
   }
 
   /// The root's systemd version, from its libsystemd-shared-NNN.so.
@@ -335,6 +395,14 @@ extension VFRequest {
     perVF("--max-tx-rate", maxTxRate) { String($0) }
     if let mtu { arguments += ["--mtu", String(mtu)] }
     return arguments
+  }
+
+  /// `--timeout`'s value as create-vfs parses it back: whole seconds as an integer, anything
+  /// else as the shortest decimal that reads back as the same Double (0.5, not 0).
+  public var timeoutArgument: String {
+    // The timeout is validated (0 < t <= 3600) before any file is rendered: Int() cannot trap.
+    guard VFRequest.isValidTimeout(timeout) else { return String(timeout) }
+    return timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout)
   }
 
   /// The options given that are not among `keeping` (the count is always kept).

@@ -64,6 +64,7 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
   case bindFailed(vf: PCIAddress, driver: String, reason: String)
   case settingFailed(String)
   case notApplied(vf: Int, setting: String, reported: String)
+  case noMACBase(pf: PCIAddress, path: String)
 
   public var description: String {
     switch self {
@@ -97,6 +98,9 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
       return message
     case .notApplied(let vf, let setting, let reported):
       return "VF \(vf): \(setting) was accepted but the driver reports \(reported)"
+    case .noMACBase(let pf, let path):
+      return "\(pf): --mac auto derives VF addresses from the PF's MAC, and none could be read (\(path) is "
+        + "missing or holds no unicast address); give --mac INDEX=MAC instead. Nothing was changed"
     }
   }
 }
@@ -187,14 +191,12 @@ public enum VFCreation {
 
     mutating func execute() throws -> VFCreationResult {
       let count = request.count
-      guard count <= pf.totalVFs else {
-        throw VFCreationError.countAboveTotal(
-          pf: pf.address, count: count, total: pf.totalVFs,
-          remedy: pf.totalVFs == 0 ? Readiness.firmwareRemedy(pf) : nil)
-      }
+      try request.checkCount(on: pf)
       if request.wantsLinkSettings || request.mtu != nil, interface == nil {
         throw VFCreationError.noInterface(pf: pf.address)
       }
+      // Before any change: --mac auto that cannot be honoured must not leave VFs half made.
+      if request.macs == .auto, count > 0, let interface { _ = try autoMACBase(interface) }
       let previous = pf.numVFs
       defer {
         if suspendedAutoprobe { try? root.writeAttribute(directory + "/sriov_drivers_autoprobe", "1") }
@@ -325,8 +327,9 @@ public enum VFCreation {
         if let interface = vf.interface, let links,
           (try root.readInteger("/sys/class/net/\(interface)/flags")).map({ $0 & 1 == 1 }) == true
         {
-          let index = try root.readInteger("/sys/class/net/\(interface)/ifindex") ?? 0
-          let addresses = try links.routableAddresses(ifindex: Int32(index))
+          // ifindex is a positive int in the kernel; anything else in sysfs matches no address.
+          let index = try root.readInteger("/sys/class/net/\(interface)/ifindex").flatMap { Int32(exactly: $0) } ?? 0
+          let addresses = try links.routableAddresses(ifindex: index)
           if !addresses.isEmpty {
             busy.append("\(name) is up with \(addresses.joined(separator: ", "))")
           }
@@ -501,9 +504,16 @@ public enum VFCreation {
     }
 
     /// The PF's permanent MAC (`ethtool -P`), or its current one when the driver has none.
-    private func autoMACBase(_ interface: String) throws -> MACAddress? {
+    ///
+    /// - Throws: ``VFCreationError/noMACBase(pf:path:)`` when neither gives a unicast address:
+    ///   `--mac auto` cannot be honoured, which is an error in a dry run too.
+    private func autoMACBase(_ interface: String) throws -> MACAddress {
       if root.isLive, let permanent = permanentMAC(of: interface) { return permanent }
-      return try root.readAttribute("/sys/class/net/\(interface)/address").flatMap(MACAddress.init)
+      let path = "/sys/class/net/\(interface)/address"
+      guard let text = try? root.readAttribute(path), let mac = MACAddress(text), !mac.isZero, !mac.isMulticast else {
+        throw VFCreationError.noMACBase(pf: pf.address, path: path)
+      }
+      return mac
     }
 
     static func satisfies(_ settings: VFLinkSettings, _ change: VFLinkChange) -> Bool {

@@ -25,7 +25,7 @@ public struct PerVF<Value: Sendable & Equatable>: Sendable, Equatable {
       if let equals = text.firstIndex(of: "=") {
         let indexText = text[..<equals]
         let valueText = String(text[text.index(after: equals)...])
-        guard let index = Int(indexText), index >= 0, index < 4096 else {
+        guard let index = Int(indexText), (0..<VFRequest.maximumCount).contains(index) else {
           throw VFRequestError.invalidValue(option: option, value: text, expected: "INDEX=\(expected) with a VF index")
         }
         guard let parsed = value(valueText) else {
@@ -91,6 +91,23 @@ public enum MACRequest: Sendable, Equatable {
 
 /// What `sriovctl create-vfs` is asked to bring a PF to. Built from validated values only.
 public struct VFRequest: Sendable, Equatable {
+  /// The most VFs a PF can have: TotalVFs is a 16-bit field of the SR-IOV extended capability
+  /// (PCIe base specification, "SR-IOV Extended Capability"), so VF indexes are below this.
+  public static let maximumCount = 65535
+
+  /// The rates `--max-tx-rate` accepts: the kernel's `struct ifla_vf_rate` carries Mbps as a
+  /// `__u32` (include/uapi/linux/if_link.h, IFLA_VF_RATE).
+  public static let rateRange = 0...Int(UInt32.max)
+
+  /// How a rate outside ``rateRange`` is explained.
+  public static let rateExpectation = "a rate in Mbps from 0 (none) to \(UInt32.max)"
+
+  /// The default of `--timeout`, in seconds.
+  public static let defaultTimeout: Double = 60
+
+  /// The timeouts accepted, in seconds: more than 0, at most an hour.
+  public static func isValidTimeout(_ seconds: Double) -> Bool { seconds > 0 && seconds <= 3600 }
+
   public var pf: PFSelector
   public var count: Int
   /// Bind every VF to this driver (vfio-pci for DPDK) through `driver_override`.
@@ -117,7 +134,7 @@ public struct VFRequest: Sendable, Equatable {
     pf: PFSelector, count: Int, driver: DriverName? = nil, autoprobe: Bool? = nil,
     macs: MACRequest = .unchanged, vlans: PerVF<Int> = .init(), trust: PerVF<Bool> = .init(),
     spoofCheck: PerVF<Bool> = .init(), linkState: PerVF<VFLinkState> = .init(),
-    maxTxRate: PerVF<Int> = .init(), mtu: Int? = nil, force: Bool = false, timeout: Double = 60
+    maxTxRate: PerVF<Int> = .init(), mtu: Int? = nil, force: Bool = false, timeout: Double = VFRequest.defaultTimeout
   ) {
     self.pf = pf
     self.count = count
@@ -142,7 +159,7 @@ public struct VFRequest: Sendable, Equatable {
 
   /// Checks what can be checked without the host: counts, indexes and ranges.
   public func validate() throws {
-    guard count >= 0 else { throw VFRequestError.invalidCount(count) }
+    guard (0...VFRequest.maximumCount).contains(count) else { throw VFRequestError.invalidCount(count) }
     let indexes: [(String, Int?)] = [
       ("--vlan", vlans.highestIndex), ("--trust", trust.highestIndex),
       ("--spoofchk", spoofCheck.highestIndex), ("--link-state", linkState.highestIndex),
@@ -167,11 +184,31 @@ public struct VFRequest: Sendable, Equatable {
         throw VFRequestError.invalidValue(option: "--mac", value: "(repeated)", expected: "a different address for each VF")
       }
     }
+    for rate in [maxTxRate.all].compactMap({ $0 }) + Array(maxTxRate.byIndex.values) where !VFRequest.rateRange.contains(rate) {
+      throw VFRequestError.invalidValue(option: "--max-tx-rate", value: String(rate), expected: VFRequest.rateExpectation)
+    }
     if let mtu, !(68...65535).contains(mtu) {
       throw VFRequestError.invalidValue(option: "--mtu", value: String(mtu), expected: "an MTU from 68 to 65535")
     }
-    guard timeout > 0, timeout <= 3600 else {
-      throw VFRequestError.invalidValue(option: "--timeout", value: String(timeout), expected: "1 to 3600 seconds")
+    // NaN and infinity fail both comparisons.
+    guard VFRequest.isValidTimeout(timeout) else {
+      throw VFRequestError.invalidValue(
+        option: "--timeout", value: String(timeout), expected: "seconds, more than 0 and at most 3600")
+    }
+  }
+}
+
+extension VFRequest {
+  /// Refuses a count the PF cannot take: above `sriov_totalvfs` (the kernel would answer ERANGE),
+  /// or any VF on a PF that offers none (SR-IOV off in the firmware). `create-vfs` and `persist`
+  /// both ask this, so a boot file never carries what create-vfs would refuse.
+  ///
+  /// - Throws: ``VFCreationError/countAboveTotal(pf:count:total:remedy:)``.
+  public func checkCount(on pf: PhysicalFunction) throws {
+    guard count <= pf.totalVFs else {
+      throw VFCreationError.countAboveTotal(
+        pf: pf.address, count: count, total: pf.totalVFs,
+        remedy: pf.totalVFs == 0 ? Readiness.firmwareRemedy(pf) : nil)
     }
   }
 }
@@ -202,7 +239,8 @@ public enum VFRequestError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .invalidCount(let count):
-      return "--count \(count) is not a number of VFs (0 or more)"
+      if count < 0 { return "--count '\(count)': expected a number of VFs, 0 or more" }
+      return "--count '\(count)': expected a number of VFs from 0 to \(VFRequest.maximumCount) (the PCIe limit)"
     case .invalidValue(let option, let value, let expected):
       return "\(option) '\(value)': expected \(expected)"
     case .indexOutOfRange(let option, let index, let count):

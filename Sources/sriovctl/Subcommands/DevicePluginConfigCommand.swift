@@ -41,7 +41,12 @@ struct DevicePluginConfigCommand: ParsableCommand {
   var raw = false
 
   func validate() throws {
-    _ = try selections()
+    do {
+      try DevicePluginConfig.checkSelections(try selections())
+      try DevicePluginConfig.checkNames(resourceName: resourceName, resourcePrefix: resourcePrefix)
+    } catch let failure as DevicePluginConfig.Failure {
+      throw ValidationError(failure.description)
+    }
     guard LabelKey.isName(Substring(namespace)), namespace == namespace.lowercased(), !namespace.contains(".") else {
       throw ValidationError("--namespace '\(namespace)' is not a namespace name (lowercase letters, digits and '-')")
     }
@@ -50,7 +55,7 @@ struct DevicePluginConfigCommand: ParsableCommand {
   private func selections() throws -> [DevicePluginConfig.PFSelection] {
     try pf.map { text in
       guard let selection = DevicePluginConfig.PFSelection(text) else {
-        throw ValidationError("--pf '\(text)' is not PF or PF#RANGES (ens1f0, 0000:3b:00.0, ens1f0#0-3, ens1f0#0,2-5)")
+        throw ValidationError("--pf '\(text)' is not PF or PF#RANGES (ens1f0, 0000:3b:00.0, ens1f0#0-3, ens1f0#0,2-5; VF indexes 0 to \(VFRequest.maximumCount - 1))")
       }
       return selection
     }

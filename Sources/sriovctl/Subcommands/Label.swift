@@ -6,7 +6,8 @@ struct Label: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Label the Kubernetes node with its SR-IOV facts through kubectl.",
     discussion: """
-      Sets sriov=enabled and, under --prefix (default sriovctl.io/), capable, vfs (enabled now), \
+      Sets sriov=enabled (only when a PF offers VFs; otherwise a stale sriov label is removed) \
+      and, under --prefix (default sriovctl.io/), capable, vfs (enabled now), \
       total-vfs and nic-vendor (PCI vendor IDs), plus every --label K=V, with \
       'kubectl label node NODE ... --overwrite'. The node's labels are read first \
       ('kubectl get node NODE -o json'): labels already right are not sent, and when all are \
@@ -50,6 +51,18 @@ struct Label: ParsableCommand {
 
   func validate() throws {
     _ = try parsedLabels()
+    do {
+      try NodeLabeling.checkPrefix(prefix)
+    } catch let failure as NodeLabeling.Failure {
+      throw ValidationError(failure.description)
+    }
+    // Passed to kubectl as separate arguments (no shell), but echoed in the output: an empty or
+    // multi-line value is a mistake, not a setting.
+    for (option, value) in [("--kubectl", kubectl), ("--kubeconfig", kubeconfig), ("--context", context)] {
+      if let value, value.isEmpty || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        throw ValidationError("\(option) '\(value)': expected a \(option == "--context" ? "context name" : "path") on one line")
+      }
+    }
     if let node, NodeName(node) == nil {
       throw ValidationError("--node '\(node)' is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')")
     }
@@ -72,11 +85,11 @@ struct Label: ParsableCommand {
     let options = options.merged(with: parent.options)
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
-    let labels = try NodeLabeling.labels(
-      for: try Inventory.discover(root: root, names: false), prefix: prefix, extra: try parsedLabels())
+    let inventory = try Inventory.discover(root: root, names: false)
+    let labels = try NodeLabeling.labels(for: inventory, prefix: prefix, extra: try parsedLabels())
     let labeling = NodeLabeling(
       kubectl: .init(path: kubectl, kubeconfig: kubeconfig, context: context),
-      node: try nodeName(root), labels: labels)
+      node: try nodeName(root), labels: labels, withdrawn: NodeLabeling.withdrawnLabels(for: inventory))
     let result = try labeling.apply(remove: remove, dryRun: dryRun)
     Output.emit(options.format, json: result.json) {
       guard let command = result.command else { return "node \(result.node): labels already as asked; nothing changed.\n" }

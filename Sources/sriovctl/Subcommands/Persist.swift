@@ -47,11 +47,17 @@ struct Persist: ParsableCommand {
     if remove {
       guard vf.count == nil, !vf.hasSettings else { throw ValidationError("--remove takes only the PF, --method and --timeout") }
       // The same bound create-vfs and --install apply (VFRequest.validate).
-      guard vf.timeout > 0, vf.timeout <= 3600 else { throw ValidationError("--timeout must be 1 to 3600 seconds, not \(vf.timeout)") }
+      guard VFRequest.isValidTimeout(vf.timeout) else {
+        throw ValidationError("--timeout '\(vf.timeout)': expected seconds, more than 0 and at most 3600")
+      }
       return
     }
-    guard method != nil else { throw ValidationError("Missing expected argument '--method <METHOD>'") }
-    _ = try request()
+    guard let method else { throw ValidationError("Missing expected argument '--method <METHOD>'") }
+    do {
+      try Persistence.checkCarried(try request(), by: method)
+    } catch let error as PersistError {
+      throw ValidationError(error.description)
+    }
   }
 
   private func request() throws -> VFRequest {
