@@ -60,6 +60,14 @@ final class CreateVFsCommandTests: XCTestCase {
       ])
     XCTAssertEqual(cut.stderr.split(separator: "\n").count, 1, cut.stderr)
 
+    // Cut where TotalVFs would be (0x12e) and without the kernel's total: libpci reads the
+    // missing bytes as 0xffff.
+    try config.prefix(0x12e).write(to: URL(fileURLWithPath: device + "config"))
+    try FileManager.default.moveItem(atPath: device + "sriov_totalvfs", toPath: root + "/sriov_totalvfs")
+    let noTotal = try sriovctl(["create-vfs", "ens1f0", "--count", "65535", "--dry-run", "--root", root])
+    assertCleanFailure(noTotal, mentioning: ["config ends at byte 0x12e, inside the SR-IOV capability at 0x120"])
+    try FileManager.default.moveItem(atPath: root + "/sriov_totalvfs", toPath: device + "sriov_totalvfs")
+
     try config.write(to: URL(fileURLWithPath: device + "config"))
     try FileManager.default.removeItem(atPath: device + "sriov_numvfs")
     try "100\n".write(toFile: device + "sriov_numvfs", atomically: false, encoding: .utf8)
