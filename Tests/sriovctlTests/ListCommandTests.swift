@@ -187,14 +187,23 @@ final class ListCommandTests: XCTestCase {
       ?? liveNames.first ?? "0000:00:03.0"
     let liveDriver = (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(live)/\(name)/driver"))
       .map { URL(fileURLWithPath: $0).lastPathComponent }
+    // Where the live entry leads (/sys/devices/pci0000:00/...): absent inside the root.
+    let target = URL(fileURLWithPath: "\(live)/\(name)").resolvingSymlinksInPath().path
     try FileManager.default.createSymbolicLink(
-      atPath: root + "/sys/bus/pci/devices/" + name, withDestinationPath: "\(live)/\(name)")
+      atPath: root + "/sys/bus/pci/devices/" + name, withDestinationPath: target)
+    // And one to the live entry itself: inside the root that link names itself, a loop.
+    let loop = name == "0000:00:00.0" ? "0000:00:00.1" : "0000:00:00.0"
+    try FileManager.default.createSymbolicLink(
+      atPath: root + "/sys/bus/pci/devices/" + loop, withDestinationPath: "\(live)/\(loop)")
 
     let listed = try sriovctl(["list", "--root", root, "-o", "json"])
     XCTAssertEqual(listed.status, 0, listed.stderr)
+    let warnings = listed.stderr.split(separator: "\n").map(String.init)
+    XCTAssertEqual(warnings.count, 2, listed.stderr)
     XCTAssertEqual(
-      listed.stderr,
-      "sriovctl: \(name): no such function directory (a dangling link, or one that leaves the root)\n")
+      warnings.first { $0.hasPrefix("sriovctl: \(name): ") },
+      "sriovctl: \(name): no such function directory (a dangling link, or one that leaves the root)")
+    XCTAssertTrue(warnings.contains { $0.hasPrefix("sriovctl: \(loop): ") }, listed.stderr)
     XCTAssertEqual(
       (try listed.json()["pfs"] as? [[String: Any]])?.map { $0["pci_address"] as? String },
       ["0000:3b:00.0", "0000:3b:00.1"])
