@@ -274,4 +274,24 @@ final class InventoryTests: XCTestCase {
       XCTAssertFalse(problems.joined().contains("65535"))
     }
   }
+
+  /// libpci gets each function under a name of its own choosing (dump.c reads at most a 5-digit
+  /// domain); the capability is found for any domain PCIAddress allows, and a function without
+  /// config bytes has none.
+  func testPCIBusFindsCapabilitiesInAnyDomain() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    let config = try XCTUnwrap(
+      try root.readBytes("/sys/bus/pci/devices/0000:3b:00.0/config", limit: 4096))
+    let wide = try XCTUnwrap(PCIAddress("12345678:ff:1f.7"))
+    let plain = try XCTUnwrap(PCIAddress("0000:3b:00.0"))
+    let empty = try XCTUnwrap(PCIAddress("0000:3b:00.1"))
+    let bus = try PCIBus(configs: [wide: config, plain: Array(config.prefix(64)), empty: []])
+    let capability = try XCTUnwrap(try bus.sriovCapability(of: wide))
+    XCTAssertEqual(capability.offset, 0x120)
+    XCTAssertEqual(capability.totalVFs, 64)
+    XCTAssertEqual(capability.vfDeviceID, 0x154c)
+    XCTAssertNil(try bus.sriovCapability(of: plain))
+    XCTAssertNil(try bus.sriovCapability(of: empty))
+    XCTAssertEqual(bus.vendorName(0x8086), "Intel Corporation")
+  }
 }
