@@ -172,6 +172,13 @@ public struct Inventory: Sendable {
       otherFunctions: otherFunctions, malformed: malformed.sorted { $0.entry < $1.entry })
   }
 
+  /// Throws for the first network function (a PF, or a NIC whose SR-IOV could not be told) whose
+  /// sysfs data is malformed: for commands that act on every PF, which must not leave one out
+  /// silently.
+  public func requireReadable() throws {
+    if let bad = malformed.first(where: \.isNetworkFunction) { throw bad }
+  }
+
   /// The PFs the selectors name, in PCI address order, each once, and the malformed functions
   /// they name; all of both for no selectors.
   ///
@@ -358,5 +365,12 @@ public struct MalformedFunction: Sendable, Equatable, JSONRepresentable {
       ("interfaces", .array(interfaces.map(JSON.string))),
       ("problems", .array(problems.map(JSON.string))),
     ])
+  }
+}
+
+extension MalformedFunction: Error, CustomStringConvertible {
+  /// `0000:3b:00.1 cannot be used: sriov_totalvfs holds '-5', expected ...`
+  public var description: String {
+    "\(entry) cannot be used: " + problems.joined(separator: "; ")
   }
 }

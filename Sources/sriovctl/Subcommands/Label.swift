@@ -72,8 +72,10 @@ struct Label: ParsableCommand {
     let options = options.merged(with: parent.options)
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
-    let labels = try NodeLabeling.labels(
-      for: try Inventory.discover(root: root, names: false), prefix: prefix, extra: try parsedLabels())
+    let inventory = try Inventory.discover(root: root, names: false)
+    // The labels sum over every PF: one that cannot be read is refused, not left out silently.
+    try inventory.requireReadable()
+    let labels = try NodeLabeling.labels(for: inventory, prefix: prefix, extra: try parsedLabels())
     let labeling = NodeLabeling(
       kubectl: .init(path: kubectl, kubeconfig: kubeconfig, context: context),
       node: try nodeName(root), labels: labels)
