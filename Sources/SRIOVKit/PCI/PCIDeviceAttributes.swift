@@ -90,9 +90,12 @@ public struct PCIDeviceAttributes: Sendable {
       totalVFs: total, numVFs: numVFs, vfDeviceID: vfDeviceID, driversAutoprobe: autoprobe.map { $0 != 0 })
   }
 
-  /// The `virtfnN` links of a PF, by N, each checked: N a plain decimal below `totalVFs`, the
-  /// target a PCI function's directory.
-  public func virtualFunctionLinks(_ address: PCIAddress, totalVFs: Int) throws -> [(Int, PCIAddress)] {
+  /// The `virtfnN` links of a PF, by N, each checked: N a plain decimal below `totalVFs` (the
+  /// PF's validated total; any 16-bit count when not given), the target a PCI function's
+  /// directory.
+  public func virtualFunctionLinks(_ address: PCIAddress, totalVFs: Int = PCIDeviceAttributes.maximumVFs)
+    throws -> [(Int, PCIAddress)]
+  {
     let dir = directory(address)
     var links: [(Int, PCIAddress)] = []
     for name in try root.list(dir) where name.hasPrefix("virtfn") {

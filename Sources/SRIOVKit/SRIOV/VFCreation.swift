@@ -377,7 +377,7 @@ public enum VFCreation {
     }
 
     private func notReady(count: Int, expectation: Expectation) throws -> [String] {
-      let created = Dictionary(try sysfs.virtualFunctionLinks(pf.address, totalVFs: pf.totalVFs), uniquingKeysWith: { a, _ in a })
+      let created = Dictionary(try sysfs.virtualFunctionLinks(pf.address), uniquingKeysWith: { a, _ in a })
       var missing: [String] = []
       for index in 0..<count {
         guard let address = created[index] else {
@@ -407,7 +407,7 @@ public enum VFCreation {
 
     private mutating func bind(to driver: DriverName) throws {
       let name = driver.description
-      let created = dryRun && pf.numVFs != request.count ? [] : try sysfs.virtualFunctionLinks(pf.address, totalVFs: pf.totalVFs)
+      let created = dryRun && pf.numVFs != request.count ? [] : try sysfs.virtualFunctionLinks(pf.address)
       guard !created.isEmpty else {
         actions.append("bind VFs 0-\(request.count - 1) to \(name) (driver_override)")
         return
@@ -539,7 +539,7 @@ public enum VFCreation {
         }
       }
       let settings = try interface.flatMap { try links?.link(named: $0).vfs } ?? []
-      return try sysfs.virtualFunctionLinks(pf.address, totalVFs: pf.totalVFs).map { index, address in
+      return try sysfs.virtualFunctionLinks(pf.address).map { index, address in
         VFState(
           index: index, address: address, interface: try sysfs.interfaces(address).first,
           driver: try sysfs.driver(address), settings: settings.first { $0.index == index })
