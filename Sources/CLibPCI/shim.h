@@ -8,7 +8,10 @@
 #define SRIOVCTL_CLIBPCI_SHIM_H
 
 #include <pci/pci.h>
+#include <errno.h>
+#include <linux/memfd.h>
 #include <setjmp.h>
+#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,14 +70,44 @@ static inline struct pci_access *sriovctl_pci_alloc(void) {
   return a;
 }
 
-/// pci_init() then pci_scan_bus(); 0 on success, -1 with sriovctl_pci_last_error() set.
-static inline int sriovctl_pci_init_and_scan(struct pci_access *a) {
+/// Points libpci's "dump" method (lib/dump.c: `lspci -x` text) at `length` bytes of `text`, then
+/// pci_init() and pci_scan_bus(); 0 on success, -1 with sriovctl_pci_last_error() set.
+///
+/// The text goes into a memory file (memfd_create(2)) that libpci opens as /proc/self/fd/N: libpci
+/// then opens no host path at all, and no temporary file is left anywhere. dump_init() reads the
+/// whole file inside pci_init(), so the descriptor is closed on return.
+static inline int sriovctl_pci_init_dump(struct pci_access *a, const char *text, size_t length) {
   sriovctl_pci_message[0] = 0;
-  if (setjmp(sriovctl_pci_jump)) return -1;
+  int fd = (int)syscall(SYS_memfd_create, "sriovctl-pci-dump", MFD_CLOEXEC);
+  if (fd < 0) {
+    snprintf(sriovctl_pci_message, sizeof sriovctl_pci_message, "memfd_create: %s", strerror(errno));
+    return -1;
+  }
+  size_t written = 0;
+  while (written < length) {
+    ssize_t n = write(fd, text + written, length - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      snprintf(sriovctl_pci_message, sizeof sriovctl_pci_message, "writing the dump: %s",
+               strerror(n < 0 ? errno : EIO));
+      close(fd);
+      return -1;
+    }
+    written += (size_t)n;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  a->method = PCI_ACCESS_DUMP;
+  pci_set_param(a, (char *)"dump.name", path);
+  if (setjmp(sriovctl_pci_jump)) {
+    close(fd);
+    return -1;
+  }
   sriovctl_pci_armed = 1;
   pci_init(a);
   pci_scan_bus(a);
   sriovctl_pci_armed = 0;
+  close(fd);
   return 0;
 }
 

@@ -39,8 +39,8 @@ public enum FixtureHosts {
           ],
           vfMSIX: .init(vectors: 5, bar: 3)))
       let pf = FixtureHost.Function(
-        address: PCIAddress(bus: 0x3b, device: 0, function: UInt8(port)), config: config,
-        upstreamPort: PCIAddress(bus: 0x3a, device: 0, function: 0), driver: "i40e",
+        address: PCIAddress(bus: 0x3b, device: 0, function: UInt8(port))!, config: config,
+        upstreamPort: PCIAddress(bus: 0x3a, device: 0, function: 0)!, driver: "i40e",
         interfaces: [try .init(name: "ens1f\(port)", mac: .init(0x3cfd_fe9e_a000) + port)],
         numaNode: 0, irq: 35 + port)
       try host.addPhysicalFunction(pf, vfDriver: "iavf") { index in
@@ -59,8 +59,8 @@ public enum FixtureHosts {
         vfMSIX: .init(vectors: 4, bar: 0)))
     host.add(
       .init(
-        address: PCIAddress(bus: 0x5e, device: 0, function: 0), config: nvme,
-        upstreamPort: PCIAddress(bus: 0x5d, device: 0, function: 0), driver: "nvme", numaNode: 0,
+        address: PCIAddress(bus: 0x5e, device: 0, function: 0)!, config: nvme,
+        upstreamPort: PCIAddress(bus: 0x5d, device: 0, function: 0)!, driver: "nvme", numaNode: 0,
         irq: 40))
     let i210 = PCIConfigSpace(
       vendorID: 0x8086, deviceID: 0x1533, classCode: 0x020000, revision: 0x03,
@@ -72,8 +72,8 @@ public enum FixtureHosts {
       msix: .init(vectors: 5, bar: 3), link: .init(generation: 1, width: 1))
     host.add(
       .init(
-        address: PCIAddress(bus: 0x04, device: 0, function: 0), config: i210,
-        upstreamPort: PCIAddress(bus: 0, device: 0x1c, function: 0), driver: "igb",
+        address: PCIAddress(bus: 0x04, device: 0, function: 0)!, config: i210,
+        upstreamPort: PCIAddress(bus: 0, device: 0x1c, function: 0)!, driver: "igb",
         interfaces: [try .init(name: "eno1", mac: .init(0xac1f_6b00_1a2b))], numaNode: 0, irq: 16))
     host.kernelLog = bootLog(
       host,
@@ -112,8 +112,8 @@ public enum FixtureHosts {
       sriov: .init(totalVFs: 0, firstVFOffset: 2, vfStride: 1, vfDeviceID: 0x1018))
     host.add(
       .init(
-        address: PCIAddress(bus: 0xaf, device: 0, function: 0), config: config,
-        upstreamPort: PCIAddress(bus: 0xae, device: 3, function: 1), driver: "mlx5_core",
+        address: PCIAddress(bus: 0xaf, device: 0, function: 0)!, config: config,
+        upstreamPort: PCIAddress(bus: 0xae, device: 3, function: 1)!, driver: "mlx5_core",
         interfaces: [
           try .init(name: "ens2f0np0", mac: .init(0xb859_9fa1_b2c3), physicalPortName: "p0")
         ],
@@ -150,8 +150,8 @@ public enum FixtureHosts {
       bars: [.init(index: 4, address: 0xfe00_0000, size: 0x4000)], msix: .init(vectors: 3, bar: 4))
     host.add(
       .init(
-        address: PCIAddress(bus: 0x01, device: 0, function: 0), config: virtio,
-        upstreamPort: PCIAddress(bus: 0, device: 2, function: 0), driver: "virtio-pci",
+        address: PCIAddress(bus: 0x01, device: 0, function: 0)!, config: virtio,
+        upstreamPort: PCIAddress(bus: 0, device: 2, function: 0)!, driver: "virtio-pci",
         interfaces: [try .init(name: "enp1s0", mac: .init(0x5254_0012_3456))], irq: 22))
     let e1000e = PCIConfigSpace(
       vendorID: 0x8086, deviceID: 0x15bb, classCode: 0x020000, revision: 0x10,
@@ -159,7 +159,7 @@ public enum FixtureHosts {
       bars: [.init(index: 0, address: 0xfea0_0000, size: 0x2_0000, isPrefetchable: false)])
     host.add(
       .init(
-        address: PCIAddress(bus: 0, device: 0x1f, function: 6), config: e1000e, driver: "e1000e",
+        address: PCIAddress(bus: 0, device: 0x1f, function: 6)!, config: e1000e, driver: "e1000e",
         interfaces: [try .init(name: "eno1", mac: .init(0x5254_0065_4321))], irq: 16))
     host.kernelLog = bootLog(host, ["iommu: Default domain type: Translated"])
     return host
@@ -196,8 +196,8 @@ public enum FixtureHosts {
           ],
           vfMSIX: .init(vectors: 17, bar: 3)))
       let pf = FixtureHost.Function(
-        address: PCIAddress(bus: UInt8(2 + 2 * k), device: 0, function: 0), config: config,
-        upstreamPort: PCIAddress(bus: 0, device: UInt8(k + 1), function: 0), driver: "ice",
+        address: PCIAddress(bus: UInt8(2 + 2 * k), device: 0, function: 0)!, config: config,
+        upstreamPort: PCIAddress(bus: 0, device: UInt8(k + 1), function: 0)!, driver: "ice",
         interfaces: [try .init(name: "ens\(k + 1)f0", mac: .init(0xb496_9100_0000) + k << 8)],
         numaNode: k % 2, irq: 32 + k)
       try host.addPhysicalFunction(pf, vfDriver: "iavf") { index in

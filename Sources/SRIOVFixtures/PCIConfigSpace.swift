@@ -115,12 +115,10 @@ public struct PCIConfigSpace: Sendable, Equatable {
     public func virtualFunctionAddress(_ index: Int, of pf: PCIAddress) throws -> PCIAddress {
       let routingID =
         Int(pf.bus) << 8 + Int(pf.device) << 3 + Int(pf.function) + firstVFOffset + vfStride * index
-      guard routingID <= 0xffff else {
+      guard let address = PCIAddress(domain: pf.domain, routingID: routingID) else {
         throw FixtureError.invalid("VF \(index) of \(pf) would lie beyond bus ff")
       }
-      return PCIAddress(
-        domain: pf.domain, bus: UInt8(routingID >> 8), device: UInt8((routingID >> 3) & 0x1f),
-        function: UInt8(routingID & 7))
+      return address
     }
   }
 

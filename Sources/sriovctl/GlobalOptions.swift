@@ -76,3 +76,17 @@ enum Output {
     }
   }
 }
+
+/// Warnings on standard error, one line each, as `sriovctl: MESSAGE`.
+enum Diagnostics {
+  static func warn(_ message: String) {
+    let line = Array("sriovctl: \(message)\n".utf8)
+    var written = 0
+    while written < line.count {
+      let n = line[written...].withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { return }
+      written += n
+    }
+  }
+}

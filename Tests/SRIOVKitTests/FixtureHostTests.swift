@@ -219,12 +219,12 @@ final class FixtureHostTests: XCTestCase {
   func testVFAddressesCarryIntoTheNextBus() throws {
     let sriov = PCIConfigSpace.SRIOVCapability(
       totalVFs: 256, firstVFOffset: 8, vfStride: 1, vfDeviceID: 0x1889)
-    let pf = PCIAddress(domain: 0, bus: 0x02, device: 0, function: 0)
+    let pf = PCIAddress(domain: 0, bus: 0x02, device: 0, function: 0)!
     XCTAssertEqual(try sriov.virtualFunctionAddress(0, of: pf).description, "0000:02:01.0")
     XCTAssertEqual(try sriov.virtualFunctionAddress(255, of: pf).description, "0000:03:00.7")
     XCTAssertThrowsError(
       try sriov.virtualFunctionAddress(
-        0, of: PCIAddress(domain: 0, bus: 0xff, device: 31, function: 7)))
+        0, of: PCIAddress(domain: 0, bus: 0xff, device: 31, function: 7)!))
   }
 
   func testWriteRefusesANonEmptyDirectory() throws {

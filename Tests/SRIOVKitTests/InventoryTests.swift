@@ -135,17 +135,18 @@ final class InventoryTests: XCTestCase {
     }
   }
 
-  /// libpci calls exit(1) on a malformed tree unless its error handler is trapped.
-  func testAMalformedTreeIsAnErrorNotAnExit() throws {
+  /// A function without its identity attributes is a finding about it; only a missing
+  /// `/sys/bus/pci/devices` fails discovery.
+  func testAFunctionWithoutItsAttributesIsAFindingNotAnExit() throws {
     let root = try host { path in
       try FixtureHosts.x710(at: path)
       let device = path + "/sys/bus/pci/devices/0000:3b:00.1/"
       try FileManager.default.removeItem(atPath: device + "class")
     }
-    XCTAssertThrowsError(try Inventory.discover(root: root)) { error in
-      XCTAssertTrue("\(error)".hasPrefix("cannot enumerate PCI devices: Cannot open "), "\(error)")
-      XCTAssertTrue("\(error)".contains("0000:3b:00.1/class"), "\(error)")
-    }
+    let inventory = try Inventory.discover(root: root)
+    XCTAssertEqual(inventory.physicalFunctions.map(\.address.description), ["0000:3b:00.0"])
+    XCTAssertEqual(inventory.malformed.map(\.entry), ["0000:3b:00.1"])
+    XCTAssertEqual(inventory.malformed.first?.problems, ["it has no class attribute"])
     let empty = try host { try FileManager.default.createDirectory(atPath: $0, withIntermediateDirectories: true) }
     XCTAssertThrowsError(try Inventory.discover(root: empty)) { error in
       XCTAssertEqual(
@@ -154,16 +155,143 @@ final class InventoryTests: XCTestCase {
     }
   }
 
-  func testAnUnreadableAttributeIsNamed() throws {
+  /// Entries whose names are no PCI function (libpci's own parsing made `0000:3b:00.9` function
+  /// 9, which trapped PCIAddress's precondition) are findings; the real functions are listed.
+  func testEntriesThatNameNoFunctionAreFindingsNotCrashes() throws {
     let root = try host { path in
       try FixtureHosts.x710(at: path)
-      let numvfs = path + "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs"
-      try FileManager.default.removeItem(atPath: numvfs)
-      try "four\n".write(toFile: numvfs, atomically: false, encoding: .utf8)
+      let devices = path + "/sys/bus/pci/devices/"
+      let port1 = try FileManager.default.destinationOfSymbolicLink(atPath: devices + "0000:3b:00.1")
+      for name in ["0000:3b:00.9", "0000:3b:ff.0", "0000:3B:00.1", "3b:00.1"] {
+        try FileManager.default.createSymbolicLink(atPath: devices + name, withDestinationPath: port1)
+      }
     }
-    XCTAssertThrowsError(try Inventory.discover(root: root)) { error in
-      XCTAssertEqual(
-        "\(error)", "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs holds 'four', expected an integer")
+    let inventory = try Inventory.discover(root: root)
+    XCTAssertEqual(
+      inventory.physicalFunctions.map(\.address.description), ["0000:3b:00.0", "0000:3b:00.1"])
+    XCTAssertEqual(
+      inventory.malformed.map(\.entry), ["0000:3B:00.1", "0000:3b:00.9", "0000:3b:ff.0", "3b:00.1"])
+    for bad in inventory.malformed {
+      XCTAssertNil(bad.address)
+      XCTAssertEqual(bad.problems.count, 1)
+      XCTAssertTrue(bad.problems[0].hasPrefix("not a PCI function"), bad.problems[0])
     }
+  }
+
+  /// Values the kernel never writes: each is a finding about that PF, with the value, and the other
+  /// PF is discovered as usual.
+  func testImpossibleKernelValuesAreFindingsAboutThatPF() throws {
+    let cases: [(file: String, content: String, problem: String)] = [
+      ("sriov_totalvfs", "-5", "sriov_totalvfs holds '-5', expected a number of VFs from 0 to the device's TotalVFs, 64"),
+      ("sriov_totalvfs", "garbage", "sriov_totalvfs holds 'garbage', expected a number of VFs"),
+      ("sriov_totalvfs", "65", "sriov_totalvfs holds '65', expected a number of VFs from 0 to the device's TotalVFs, 64"),
+      ("sriov_totalvfs", "99999999999999999999", "sriov_totalvfs holds '99999999999999999999'"),
+      ("sriov_totalvfs", "+4", "sriov_totalvfs holds '+4'"),
+      ("sriov_numvfs", "100", "sriov_numvfs holds '100', expected a number of VFs from 0 to sriov_totalvfs, 64"),
+      ("sriov_numvfs", "-1", "sriov_numvfs holds '-1'"),
+      ("sriov_numvfs", "4\n5", "sriov_numvfs holds '4\\u{a}5'"),
+      ("sriov_vf_device", "0x1234567", "sriov_vf_device holds '0x1234567', expected a 16-bit ID"),
+      ("sriov_drivers_autoprobe", "2", "sriov_drivers_autoprobe holds '2', expected 0 or 1"),
+      ("vendor", "0x10000", "vendor holds '0x10000', expected a 16-bit ID"),
+      ("numa_node", "-2", "numa_node holds '-2', expected -1 or a NUMA node"),
+    ]
+    for (file, content, problem) in cases {
+      let root = try host { path in
+        try FixtureHosts.x710(at: path)
+        let attribute = path + "/sys/bus/pci/devices/0000:3b:00.0/" + file
+        try? FileManager.default.removeItem(atPath: attribute)
+        try (content + "\n").write(toFile: attribute, atomically: false, encoding: .utf8)
+      }
+      let inventory = try Inventory.discover(root: root)
+      XCTAssertEqual(inventory.physicalFunctions.map(\.address.description), ["0000:3b:00.1"], file)
+      XCTAssertEqual(inventory.malformed.map(\.entry), ["0000:3b:00.0"], "\(file) \(content)")
+      let problems = inventory.malformed.first?.problems ?? []
+      XCTAssertEqual(problems.count, 1, "\(problems)")
+      XCTAssertTrue(problems.first?.hasPrefix(problem) == true, "\(problems) for \(file) '\(content)'")
+      XCTAssertEqual(inventory.malformed.first?.interfaces, ["ens1f0"])
+    }
+  }
+
+  /// `virtfnN` links the kernel never makes (drivers/pci/iov.c writes "virtfn%u").
+  func testVFLinksTheKernelNeverMakesAreFindings() throws {
+    let cases: [(name: String, target: String?, problem: String)] = [
+      ("virtfn-1", nil, "virtfn-1 is not a VF link the kernel makes: expected virtfnN, N from 0 to 63"),
+      ("virtfn+3", nil, "virtfn+3 is not a VF link"),
+      ("virtfn03", nil, "virtfn03 is not a VF link"),
+      ("virtfn99999999999999999999", nil, "virtfn99999999999999999999 is not a VF link"),
+      ("virtfn64", nil, "virtfn64 is not a VF link the kernel makes: expected virtfnN, N from 0 to 63"),
+      ("virtfn5", "../0000:3b:02.9", "virtfn5 points at '../0000:3b:02.9', expected a link to a PCI function"),
+    ]
+    for (name, target, problem) in cases {
+      let root = try host { path in
+        try FixtureHosts.x710(at: path)
+        let pf = path + "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0/"
+        let existing = try FileManager.default.destinationOfSymbolicLink(atPath: pf + "virtfn3")
+        try FileManager.default.createSymbolicLink(atPath: pf + name, withDestinationPath: target ?? existing)
+      }
+      let inventory = try Inventory.discover(root: root)
+      XCTAssertEqual(inventory.physicalFunctions.map(\.address.description), ["0000:3b:00.1"], name)
+      let problems = inventory.malformed.first?.problems ?? []
+      XCTAssertEqual(problems.count, 1, "\(problems)")
+      XCTAssertTrue(problems.first?.hasPrefix(problem) == true, "\(problems) for \(name)")
+      XCTAssertThrowsError(try inventory.select([PFSelector("ens1f0")!], root: root)) { error in
+        XCTAssertEqual("\(error)", "'ens1f0' (0000:3b:00.0) cannot be used: \(problems[0])")
+      }
+    }
+  }
+
+  /// Only config bytes really present count: 64 bytes (what a non-root reader gets) means the
+  /// kernel's attributes are the truth; a file that ends inside the SR-IOV capability is a finding,
+  /// never TotalVFs 65535 read from the missing bytes.
+  func testTruncatedConfigSpaceIsNeverReadAsTotalVFs65535() throws {
+    func truncated(to length: Int, removeTotal: Bool = false) throws -> HostRoot {
+      try host { path in
+        try FixtureHosts.x710(at: path)
+        let device = path + "/sys/bus/pci/devices/0000:3b:00.0/"
+        let config = try Data(contentsOf: URL(fileURLWithPath: device + "config"))
+        try config.prefix(length).write(to: URL(fileURLWithPath: device + "config"))
+        if removeTotal { try FileManager.default.removeItem(atPath: device + "sriov_totalvfs") }
+      }
+    }
+    let header = try Inventory.discover(root: truncated(to: 64)).physicalFunctions
+    XCTAssertEqual(header.map(\.address.description), ["0000:3b:00.0", "0000:3b:00.1"])
+    XCTAssertEqual(header[0].totalVFs, 64)
+    XCTAssertNil(header[0].deviceTotalVFs)
+
+    let capability = try XCTUnwrap(
+      try Inventory.discover(root: truncated(to: 4096)).physicalFunctions.first?.deviceTotalVFs)
+    XCTAssertEqual(capability, 64)
+    // The x710's SR-IOV capability is at 0x120, TotalVFs at 0x12e, and it ends at 0x160.
+    for (length, removeTotal) in [(0x150, false), (0x150, true), (0x12e, false), (0x12e, true)] {
+      let inventory = try Inventory.discover(root: truncated(to: length, removeTotal: removeTotal))
+      XCTAssertEqual(inventory.physicalFunctions.map(\.address.description), ["0000:3b:00.1"])
+      let problems = inventory.malformed.first?.problems ?? []
+      XCTAssertEqual(problems.count, 1, "\(problems)")
+      XCTAssertTrue(
+        problems.first
+          == "config ends at byte 0x\(String(length, radix: 16)), inside the SR-IOV capability at 0x120",
+        "\(problems)")
+      XCTAssertFalse(problems.joined().contains("65535"))
+    }
+  }
+
+  /// libpci gets each function under a name of its own choosing (dump.c reads at most a 5-digit
+  /// domain); the capability is found for any domain PCIAddress allows, and a function without
+  /// config bytes has none.
+  func testPCIBusFindsCapabilitiesInAnyDomain() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    let config = try XCTUnwrap(
+      try root.readBytes("/sys/bus/pci/devices/0000:3b:00.0/config", limit: 4096))
+    let wide = try XCTUnwrap(PCIAddress("12345678:ff:1f.7"))
+    let plain = try XCTUnwrap(PCIAddress("0000:3b:00.0"))
+    let empty = try XCTUnwrap(PCIAddress("0000:3b:00.1"))
+    let bus = try PCIBus(configs: [wide: config, plain: Array(config.prefix(64)), empty: []])
+    let capability = try XCTUnwrap(try bus.sriovCapability(of: wide))
+    XCTAssertEqual(capability.offset, 0x120)
+    XCTAssertEqual(capability.totalVFs, 64)
+    XCTAssertEqual(capability.vfDeviceID, 0x154c)
+    XCTAssertNil(try bus.sriovCapability(of: plain))
+    XCTAssertNil(try bus.sriovCapability(of: empty))
+    XCTAssertEqual(bus.vendorName(0x8086), "Intel Corporation")
   }
 }

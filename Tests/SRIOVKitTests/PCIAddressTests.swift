@@ -4,7 +4,7 @@ import XCTest
 final class PCIAddressTests: XCTestCase {
   func testParsesFullAndShortForms() throws {
     let full = try XCTUnwrap(PCIAddress("0000:3b:00.1"))
-    XCTAssertEqual(full, PCIAddress(domain: 0, bus: 0x3b, device: 0, function: 1))
+    XCTAssertEqual(full, PCIAddress(domain: 0, bus: 0x3b, device: 0, function: 1)!)
     XCTAssertEqual(PCIAddress("3b:00.1"), full)
     XCTAssertEqual(PCIAddress("0000:3B:1F.7")?.description, "0000:3b:1f.7")
     XCTAssertEqual(PCIAddress("10000:00:02.0")?.description, "10000:00:02.0", "VMD domains")
@@ -20,9 +20,32 @@ final class PCIAddressTests: XCTestCase {
     }
   }
 
+  /// No device or function value from libpci, sysfs or config space can build an impossible
+  /// address (the memberwise init trapped on a precondition).
+  func testImpossiblePartsMakeNoAddress() {
+    XCTAssertNil(PCIAddress(bus: 0x3b, device: 0, function: 9))
+    XCTAssertNil(PCIAddress(bus: 0x3b, device: 0xff, function: 0))
+    XCTAssertNil(PCIAddress(bus: 0x3b, device: 32, function: 0))
+    XCTAssertEqual(PCIAddress(bus: 0x3b, device: 31, function: 7)?.description, "0000:3b:1f.7")
+    XCTAssertEqual(PCIAddress(domain: 1, routingID: 0x3b12)?.description, "0001:3b:02.2")
+    XCTAssertEqual(PCIAddress(routingID: 0xffff)?.description, "0000:ff:1f.7")
+    XCTAssertNil(PCIAddress(routingID: 0x10000))
+    XCTAssertNil(PCIAddress(routingID: -1))
+  }
+
+  /// A sysfs entry counts only in the kernel's own spelling, so paths built from the address name
+  /// the same directory.
+  func testSysfsNamesMustBeTheKernelsSpelling() {
+    XCTAssertEqual(PCIAddress(sysfsName: "0000:3b:00.1")?.description, "0000:3b:00.1")
+    XCTAssertEqual(PCIAddress(sysfsName: "10000:00:02.0")?.description, "10000:00:02.0")
+    for name in ["0000:3B:00.1", "3b:00.1", "0000:3b:00.9", "0000:3b:ff.0", "00000:3b:00.1", ""] {
+      XCTAssertNil(PCIAddress(sysfsName: name), name)
+    }
+  }
+
   func testOrdersByDomainBusDeviceFunction() {
     let addresses = ["0001:00:00.0", "0000:3b:00.1", "0000:3b:00.0", "0000:af:00.0", "0000:3b:02.0"]
-      .compactMap(PCIAddress.init)
+      .compactMap { PCIAddress($0) }
     XCTAssertEqual(
       addresses.sorted().map(\.description),
       ["0000:3b:00.0", "0000:3b:00.1", "0000:3b:02.0", "0000:af:00.0", "0001:00:00.0"])

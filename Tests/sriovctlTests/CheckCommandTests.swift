@@ -23,6 +23,50 @@ final class CheckCommandTests: XCTestCase {
     XCTAssertFalse(run.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
   }
 
+  /// A PF with impossible sysfs values fails nic.sriov with the reason; the other PF passes.
+  func testAMalformedPFFailsItsOwnCheckOnly() throws {
+    let root = try root(try FixtureHosts.x710())
+    let totalvfs = root + "/sys/bus/pci/devices/0000:3b:00.1/sriov_totalvfs"
+    try FileManager.default.removeItem(atPath: totalvfs)
+    try "garbage\n".write(toFile: totalvfs, atomically: false, encoding: .utf8)
+    let run = try sriovctl(["check", "--root", root])
+    XCTAssertEqual(run.status, 1, run.stderr)
+    XCTAssertEqual(run.stderr, "", "a malformed PF is a finding, not an error")
+    let lines = run.stdout.split(separator: "\n").map(String.init)
+    let port0 = try XCTUnwrap(lines.first { $0.hasPrefix("Checking SR-IOV on 0000:3b:00.0 (ens1f0)") })
+    XCTAssertTrue(port0.hasSuffix(": PASS (4 of 64 VFs enabled, driver i40e)"), port0)
+    let port1 = try XCTUnwrap(lines.first { $0.hasPrefix("Checking SR-IOV on 0000:3b:00.1 (ens1f1)") })
+    XCTAssertTrue(
+      port1.hasSuffix(
+        ": FAIL (its sysfs data is malformed: sriov_totalvfs holds 'garbage', expected a number of VFs "
+          + "from 0 to the device's TotalVFs, 64)"), port1)
+    XCTAssertTrue(run.stdout.hasSuffix("\nNot ready for SR-IOV: 1 check failed.\n"), run.stdout)
+
+    let json = try sriovctl(["check", "--root", root, "--pf", "ens1f1", "-o", "json"])
+    XCTAssertEqual(json.status, 1, json.stderr)
+    let checks = try XCTUnwrap(try json.json()["checks"] as? [[String: Any]])
+    let nic = checks.filter { $0["id"] as? String == "nic.sriov" }
+    XCTAssertEqual(nic.map { $0["status"] as? String }, ["fail"])
+    XCTAssertEqual(nic.first?["pf"] as? String, "0000:3b:00.1")
+
+    let other = try sriovctl(["check", "--root", root, "--pf", "ens1f0"])
+    XCTAssertEqual(other.status, 0, other.stdout)
+    XCTAssertFalse(other.stdout.contains("3b:00.1"), other.stdout)
+  }
+
+  /// Where every check was skipped nothing is known: not "Ready for SR-IOV.", and exit 1.
+  func testNothingCheckedIsNotReady() throws {
+    let root = try temporaryDirectory(self).path
+    let run = try sriovctl(["check", "--root", root])
+    XCTAssertEqual(run.status, 1, run.stdout)
+    XCTAssertEqual(run.stderr, "")
+    XCTAssertFalse(run.stdout.contains("Ready for SR-IOV"), run.stdout)
+    XCTAssertTrue(run.stdout.hasSuffix("\nNothing could be checked: every check was skipped.\n"), run.stdout)
+    let json = try sriovctl(["check", "--root", root, "-o", "json"])
+    XCTAssertEqual(json.status, 1)
+    XCTAssertEqual(try json.json()["ok"] as? Bool, false)
+  }
+
   func testAFailingHostExitsOneWithRemediesAndJSON() throws {
     let root = try root(try FixtureHosts.connectX5SRIOVDisabled())
     let text = try sriovctl(["check", "--root", root])

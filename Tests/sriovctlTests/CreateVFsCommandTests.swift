@@ -41,6 +41,46 @@ final class CreateVFsCommandTests: XCTestCase {
       run.stdout, "0000:3b:00.1 (ens1f1): would change 0 VFs to 2:\n  create 2 VFs: write 2 to sriov_numvfs\n")
   }
 
+  /// A PF with malformed sysfs data is refused with its problem; a config space cut to its
+  /// header never makes TotalVFs 65535, so the count is checked against the kernel's total.
+  func testMalformedPFsAreRefusedAndCountsUseCheckedTotals() throws {
+    let root = try x710()
+    let device = root + "/sys/bus/pci/devices/0000:3b:00.0/"
+    let config = try Data(contentsOf: URL(fileURLWithPath: device + "config"))
+    try config.prefix(64).write(to: URL(fileURLWithPath: device + "config"))
+    let huge = try sriovctl(["create-vfs", "ens1f0", "--count", "65535", "--dry-run", "--root", root])
+    assertCleanFailure(huge, mentioning: ["allows at most 64 VFs"])
+
+    try config.prefix(0x150).write(to: URL(fileURLWithPath: device + "config"))
+    let cut = try sriovctl(["create-vfs", "ens1f0", "--count", "65535", "--dry-run", "--root", root])
+    assertCleanFailure(
+      cut,
+      mentioning: [
+        "'ens1f0' (0000:3b:00.0) cannot be used: config ends at byte 0x150, inside the SR-IOV capability at 0x120"
+      ])
+    XCTAssertEqual(cut.stderr.split(separator: "\n").count, 1, cut.stderr)
+
+    // Cut where TotalVFs would be (0x12e) and without the kernel's total: libpci reads the
+    // missing bytes as 0xffff.
+    try config.prefix(0x12e).write(to: URL(fileURLWithPath: device + "config"))
+    try FileManager.default.moveItem(atPath: device + "sriov_totalvfs", toPath: root + "/sriov_totalvfs")
+    let noTotal = try sriovctl(["create-vfs", "ens1f0", "--count", "65535", "--dry-run", "--root", root])
+    assertCleanFailure(noTotal, mentioning: ["config ends at byte 0x12e, inside the SR-IOV capability at 0x120"])
+    try FileManager.default.moveItem(atPath: root + "/sriov_totalvfs", toPath: device + "sriov_totalvfs")
+
+    try config.write(to: URL(fileURLWithPath: device + "config"))
+    try FileManager.default.removeItem(atPath: device + "sriov_numvfs")
+    try "100\n".write(toFile: device + "sriov_numvfs", atomically: false, encoding: .utf8)
+    for arguments in [
+      ["create-vfs", "0000:3b:00.0", "--count", "2", "--dry-run"],
+      ["persist", "ens1f0", "--count", "2", "--method", "udev"],
+    ] {
+      let run = try sriovctl(arguments + ["--root", root])
+      assertCleanFailure(
+        run, mentioning: ["cannot be used: sriov_numvfs holds '100', expected a number of VFs from 0 to sriov_totalvfs, 64"])
+    }
+  }
+
   func testBadInputFailsAndLeavesTheHostAsItWas() throws {
     let root = try x710()
     let numvfs = root + "/sys/bus/pci/devices/0000:3b:00.0/sriov_numvfs"

@@ -202,4 +202,22 @@ final class DevicePluginConfigCommandTests: XCTestCase {
     assertCleanFailure(try sriovctl(["device-plugin-config", "--root", noSRIOV]), mentioning: ["no SR-IOV PF with VFs to offer"])
     assertCleanFailure(try sriovctl(["list", "--root", root, "-o", "yaml"]), status: 64, mentioning: ["-o yaml is only for device-plugin-config"])
   }
+
+  /// A PF whose sysfs data is malformed gets no resource and is not left out silently: refused
+  /// when named and when every PF is asked for; a config for the other PF alone still works.
+  func testAMalformedPFIsRefused() throws {
+    let root = try host { try FixtureHosts.x710(at: $0) }
+    let totalvfs = root + "/sys/bus/pci/devices/0000:3b:00.1/sriov_totalvfs"
+    try FileManager.default.removeItem(atPath: totalvfs)
+    try "garbage\n".write(toFile: totalvfs, atomically: false, encoding: .utf8)
+    let problem = "sriov_totalvfs holds 'garbage', expected a number of VFs from 0 to the device's TotalVFs, 64"
+    assertCleanFailure(
+      try sriovctl(["device-plugin-config", "--root", root]), mentioning: ["0000:3b:00.1 cannot be used: \(problem)"])
+    assertCleanFailure(
+      try sriovctl(["device-plugin-config", "--root", root, "--pf", "ens1f1"]),
+      mentioning: ["'ens1f1' (0000:3b:00.1) cannot be used: \(problem)"])
+    let other = try sriovctl(["device-plugin-config", "--root", root, "--pf", "ens1f0", "-o", "json"])
+    XCTAssertEqual(other.status, 0, other.stderr)
+    XCTAssertFalse(other.stdout.contains("ens1f1"), other.stdout)
+  }
 }

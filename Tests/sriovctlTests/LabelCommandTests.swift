@@ -209,4 +209,17 @@ final class LabelCommandTests: XCTestCase {
       XCTAssertNil(freshLabels["sriov"], "\(what): \(freshLabels)")
     }
   }
+
+  /// The labels sum over every PF: a PF whose sysfs data is malformed is refused with its
+  /// problem, before kubectl runs, rather than left out of the totals.
+  func testAMalformedPFIsRefusedNotLeftOut() throws {
+    try start()
+    let totalvfs = root + "/sys/bus/pci/devices/0000:3b:00.1/sriov_totalvfs"
+    try FileManager.default.removeItem(atPath: totalvfs)
+    try "-5\n".write(toFile: totalvfs, atomically: false, encoding: .utf8)
+    let run = try label(["--dry-run"])
+    assertCleanFailure(run, mentioning: ["0000:3b:00.1 cannot be used: sriov_totalvfs holds '-5'"])
+    XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+    XCTAssertEqual(try requests().count, 0, "kubectl never ran")
+  }
 }

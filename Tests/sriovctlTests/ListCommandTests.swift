@@ -91,7 +91,7 @@ final class ListCommandTests: XCTestCase {
     XCTAssertEqual(text.status, 0)
     XCTAssertEqual(text.stdout, "No SR-IOV physical functions found.\n")
     let json = try sriovctl(["list", "--root", root, "-o", "json"])
-    XCTAssertEqual(json.stdout, "{\n  \"pfs\": []\n}\n")
+    XCTAssertEqual(json.stdout, "{\n  \"pfs\": [],\n  \"problems\": []\n}\n")
   }
 
   func testBadInputFailsWithOneLineAndNoOutput() throws {
@@ -118,11 +118,103 @@ final class ListCommandTests: XCTestCase {
     assertCleanFailure(vf, mentioning: ["0000:3b:02.1 is a virtual function of 0000:3b:00.0"])
   }
 
-  func testABrokenTreeIsAClearErrorNotACrash() throws {
+  /// A function without its `vendor` attribute is said on stderr; the rest of the host is listed.
+  func testABrokenFunctionIsAWarningNotACrash() throws {
     let root = try x710()
     try FileManager.default.removeItem(atPath: root + "/sys/bus/pci/devices/0000:3b:00.0/vendor")
     let run = try sriovctl(["list", "--root", root])
-    assertCleanFailure(run, mentioning: ["cannot enumerate PCI devices: Cannot open", "0000:3b:00.0/vendor"])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    XCTAssertEqual(run.stderr, "sriovctl: 0000:3b:00.0: it has no vendor attribute\n")
+    XCTAssertTrue(run.stdout.contains("\n0000:3b:00.1  ens1f1 "), run.stdout)
+    XCTAssertFalse(run.stdout.contains("0000:3b:00.0"), run.stdout)
+  }
+
+  /// Impossible entries and values: no crash, the other PF listed, one stderr line per problem,
+  /// exit 1 only when the malformed PF was asked for by name, JSON stays one document.
+  func testMalformedPFsAreSaidOnStderrAndTheOthersListed() throws {
+    let root = try x710()
+    let devices = root + "/sys/bus/pci/devices/"
+    let port1 = try FileManager.default.destinationOfSymbolicLink(atPath: devices + "0000:3b:00.1")
+    try FileManager.default.createSymbolicLink(atPath: devices + "0000:3b:00.9", withDestinationPath: port1)
+    try FileManager.default.createSymbolicLink(atPath: devices + "0000:3b:ff.0", withDestinationPath: port1)
+    try FileManager.default.removeItem(atPath: devices + "0000:3b:00.1/sriov_totalvfs")
+    try "-5\n".write(toFile: devices + "0000:3b:00.1/sriov_totalvfs", atomically: false, encoding: .utf8)
+    let warnings = [
+      "sriovctl: 0000:3b:00.1: sriov_totalvfs holds '-5', expected a number of VFs from 0 to the device's TotalVFs, 64",
+      "sriovctl: 0000:3b:00.9: not a PCI function: the kernel names each entry DDDD:BB:DD.F (device 00-1f, function 0-7)",
+      "sriovctl: 0000:3b:ff.0: not a PCI function: the kernel names each entry DDDD:BB:DD.F (device 00-1f, function 0-7)",
+    ]
+
+    let text = try sriovctl(["list", "--root", root])
+    XCTAssertEqual(text.status, 0, text.stderr)
+    XCTAssertEqual(text.stderr, warnings.map { $0 + "\n" }.joined())
+    XCTAssertTrue(text.stdout.hasPrefix("DEVICE "), text.stdout)
+    XCTAssertTrue(text.stdout.contains("\n0000:3b:00.0    ens1f0 "), text.stdout)
+    XCTAssertFalse(text.stdout.contains("3b:00.1"), text.stdout)
+
+    let json = try sriovctl(["list", "--root", root, "-o", "json"])
+    XCTAssertEqual(json.status, 0, json.stderr)
+    XCTAssertEqual(json.stderr, text.stderr)
+    let document = try json.json()
+    XCTAssertEqual((document["pfs"] as? [[String: Any]])?.map { $0["pci_address"] as? String }, ["0000:3b:00.0"])
+    let problems = try XCTUnwrap(document["problems"] as? [[String: Any]])
+    XCTAssertEqual(problems.map { $0["entry"] as? String }, ["0000:3b:00.1", "0000:3b:00.9", "0000:3b:ff.0"])
+    XCTAssertEqual(problems[0]["pci_address"] as? String, "0000:3b:00.1")
+    XCTAssertEqual(problems[0]["interfaces"] as? [String], ["ens1f1"])
+    XCTAssertTrue(problems[1]["pci_address"] is NSNull)
+
+    // Asked for by name: exit 1 with its problem; the others asked for are still listed.
+    for name in ["0000:3b:00.1", "ens1f1", "3b:00.1"] {
+      let named = try sriovctl(["list", "--root", root, name, "ens1f0"])
+      XCTAssertEqual(named.status, 1, named.stderr)
+      XCTAssertEqual(named.stderr, warnings[0] + "\n")
+      XCTAssertTrue(named.stdout.contains("0000:3b:00.0    ens1f0 "), named.stdout)
+      let namedJSON = try sriovctl(["list", "--root", root, name, "-o", "json"])
+      XCTAssertEqual(namedJSON.status, 1)
+      XCTAssertEqual((try namedJSON.json()["problems"] as? [[String: Any]])?.count, 1)
+    }
+  }
+
+  /// A link in the tree to the live /sys resolves inside the root (openat2 RESOLVE_IN_ROOT in
+  /// HostRoot), and libpci opens no host path at all: nothing of this machine's PCI bus appears.
+  func testALinkToTheLiveSysfsIsNotFollowed() throws {
+    let root = try x710()
+    // A live network function when this machine has one (its driver name must not appear).
+    let live = "/sys/bus/pci/devices"
+    let liveNames = try FileManager.default.contentsOfDirectory(atPath: live).sorted()
+    let name =
+      liveNames.first { (try? String(contentsOfFile: "\(live)/\($0)/class", encoding: .utf8))?.hasPrefix("0x02") == true }
+      ?? liveNames.first ?? "0000:00:03.0"
+    let liveDriver = (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(live)/\(name)/driver"))
+      .map { URL(fileURLWithPath: $0).lastPathComponent }
+    // Where the live entry leads (/sys/devices/pci0000:00/...): absent inside the root.
+    let target = URL(fileURLWithPath: "\(live)/\(name)").resolvingSymlinksInPath().path
+    try FileManager.default.createSymbolicLink(
+      atPath: root + "/sys/bus/pci/devices/" + name, withDestinationPath: target)
+    // And one to the live entry itself: inside the root that link names itself, a loop.
+    let loop = name == "0000:00:00.0" ? "0000:00:00.1" : "0000:00:00.0"
+    try FileManager.default.createSymbolicLink(
+      atPath: root + "/sys/bus/pci/devices/" + loop, withDestinationPath: "\(live)/\(loop)")
+
+    let listed = try sriovctl(["list", "--root", root, "-o", "json"])
+    XCTAssertEqual(listed.status, 0, listed.stderr)
+    let warnings = listed.stderr.split(separator: "\n").map(String.init)
+    XCTAssertEqual(warnings.count, 2, listed.stderr)
+    XCTAssertEqual(
+      warnings.first { $0.hasPrefix("sriovctl: \(name): ") },
+      "sriovctl: \(name): no such function directory (a dangling link, or one that leaves the root)")
+    XCTAssertTrue(warnings.contains { $0.hasPrefix("sriovctl: \(loop): ") }, listed.stderr)
+    XCTAssertEqual(
+      (try listed.json()["pfs"] as? [[String: Any]])?.map { $0["pci_address"] as? String },
+      ["0000:3b:00.0", "0000:3b:00.1"])
+
+    let named = try sriovctl(["list", "--root", root, name])
+    XCTAssertEqual(named.status, 1)
+    XCTAssertTrue(named.stderr.contains("\(name): no such function directory"), named.stderr)
+    if let liveDriver {
+      XCTAssertFalse(named.stderr.contains(liveDriver), "the live host was read: \(named.stderr)")
+      XCTAssertFalse(listed.stdout.contains(liveDriver), "the live host was read")
+    }
   }
 
   func testVersion() throws {

@@ -64,8 +64,11 @@ public struct CheckReport: Sendable, Equatable, JSONRepresentable {
     self.checks = checks
   }
 
-  /// Whether nothing failed (warnings and skips do not fail).
-  public var ok: Bool { !checks.contains { $0.status == .fail } }
+  /// Whether nothing failed (warnings and skips do not fail) and something was checked at all.
+  public var ok: Bool { !checks.contains { $0.status == .fail } && !nothingChecked }
+
+  /// Whether every check was skipped: nothing is known about the host, which is not "ready".
+  public var nothingChecked: Bool { checks.allSatisfy { $0.status == .skip } }
 
   public var json: JSON {
     .object([("ok", .bool(ok)), ("checks", .array(checks.map(\.json)))])

@@ -9,7 +9,24 @@ extension Readiness {
           summary: "no sysfs under \(facts.root): not a booted system")
       ]
     }
-    guard !facts.pfs.isEmpty else {
+    // A function whose attributes the kernel could not have written is a finding about it alone:
+    // a PF fails, an entry not even known to be a NIC is skipped; the others are checked as usual.
+    let unreadable = facts.malformed.map { bad in
+      let title =
+        "SR-IOV on " + (bad.interfaces.isEmpty ? bad.entry : "\(bad.entry) (\(bad.interfaces.joined(separator: ", ")))")
+      return bad.isNetworkFunction
+        ? Check(
+          id: "nic.sriov", title: title, status: .fail,
+          summary: "its sysfs data is malformed: " + bad.problems.joined(separator: "; "),
+          remedy: "the kernel never writes these values: on an image or a copied tree, regenerate "
+            + "the tree; on a running host, reload the NIC's driver or reboot, and report it to the "
+            + "driver's maintainers if it persists",
+          pf: bad.address)
+        : Check(
+          id: "nic.sriov", title: title, status: .skip,
+          summary: "not checked: " + bad.problems.joined(separator: "; "), pf: bad.address)
+    }
+    guard !facts.pfs.isEmpty || !unreadable.isEmpty else {
       let others = facts.inventory.otherNetworkFunctions.map { nic in
         "\(nic.address)" + (nic.interfaces.isEmpty ? "" : " (\(nic.interfaces.joined(separator: ", ")))")
           + (nic.driver.map { ", driver \($0)" } ?? "") + ": no SR-IOV capability"
@@ -25,7 +42,7 @@ extension Readiness {
       ]
     }
     let modules = try? facts.modules.get()
-    return facts.pfs.map { pf in
+    let checked = facts.pfs.map { pf in
       let title = "SR-IOV on \(facts.label(pf))"
       let name = [pf.vendorName, pf.deviceName].compactMap { $0 }.joined(separator: " ")
       if pf.totalVFs == 0 {
@@ -50,6 +67,8 @@ extension Readiness {
         id: "nic.sriov", title: title, status: .pass,
         summary: "\(pf.numVFs) of \(pf.totalVFs) VFs enabled, driver \(driver)", pf: pf.address)
     }
+    // In address order (each title is "SR-IOV on ADDRESS..."), the unreadable among the others.
+    return (unreadable + checked).sorted { $0.title < $1.title }
   }
 
   /// Where SR-IOV is switched on for each vendor's NICs.

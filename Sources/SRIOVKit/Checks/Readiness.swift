@@ -45,6 +45,8 @@ struct HostFacts {
   let log: Result<KernelLog, Error>
   let inventory: Inventory
   let pfs: [PhysicalFunction]
+  /// The selected functions whose sysfs data could not be trusted (all of them for no selectors).
+  let malformed: [MalformedFunction]
   /// The kernel's modules, read once for the checks that need them.
   let modules: Result<KernelModules, Error>
 
@@ -64,13 +66,14 @@ struct HostFacts {
     log = Result { try KernelLog.read(root: root) }
     if hasSysfs {
       inventory = try Inventory.discover(root: root)
-      pfs = try inventory.select(selectors, root: root)
+      (pfs, malformed) = try inventory.selection(selectors, root: root)
     } else {
       guard selectors.isEmpty else {
         throw HostError.pciScanFailed("\(root.resolve("/sys")) does not exist (is sysfs mounted?)")
       }
       inventory = Inventory(physicalFunctions: [], otherNetworkFunctions: [])
       pfs = []
+      malformed = []
     }
     modules = Result { try KernelModules(root: root) }
   }

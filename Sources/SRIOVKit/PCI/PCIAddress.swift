@@ -8,8 +8,10 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
   public let device: UInt8
   public let function: UInt8
 
-  public init(domain: UInt32 = 0, bus: UInt8, device: UInt8, function: UInt8) {
-    precondition(device < 32 && function < 8, "device 0-31 and function 0-7")
+  /// An address from its parts; `nil` for a device above 31 or a function above 7, which no PCI
+  /// bus can carry (the device and function share one 8-bit devfn).
+  public init?(domain: UInt32 = 0, bus: UInt8, device: UInt8, function: UInt8) {
+    guard device < 32, function < 8 else { return nil }
     self.domain = domain
     self.bus = bus
     self.device = device
@@ -39,7 +41,26 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
       let function = PCIAddress.hex(deviceFunction[1]),
       device < 32, function < 8
     else { return nil }
-    self.init(domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
+    self.init(
+      domain: domain, bus: UInt8(truncatingIfNeeded: bus), device: UInt8(truncatingIfNeeded: device),
+      function: UInt8(truncatingIfNeeded: function))
+  }
+
+  /// The function whose 16-bit routing ID (bus << 8 | device << 3 | function) is `routingID`, on
+  /// `domain`; `nil` outside 0...0xffff.
+  public init?(domain: UInt32 = 0, routingID: Int) {
+    guard (0...0xffff).contains(routingID) else { return nil }
+    self.init(
+      domain: domain, bus: UInt8(routingID >> 8), device: UInt8((routingID >> 3) & 0x1f),
+      function: UInt8(routingID & 7))
+  }
+
+  /// The address exactly as the kernel names the function's directory in
+  /// `/sys/bus/pci/devices` (`%04x:%02x:%02x.%d`, drivers/pci/probe.c); `nil` for any other
+  /// spelling (upper case, the short form, a device or function out of range).
+  public init?(sysfsName name: String) {
+    guard let address = PCIAddress(name), address.description == name else { return nil }
+    self = address
   }
 
   private static func hex(_ text: Substring) -> UInt32? {

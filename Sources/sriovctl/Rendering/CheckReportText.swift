@@ -16,7 +16,9 @@ enum CheckReportText {
     }
     let failed = report.checks.filter { $0.status == .fail }.count
     let warned = report.checks.filter { $0.status == .warn }.count
-    if failed > 0 {
+    if report.nothingChecked {
+      out += "\nNothing could be checked: every check was skipped.\n"
+    } else if failed > 0 {
       out += "\nNot ready for SR-IOV: \(failed) check\(failed == 1 ? "" : "s") failed"
       out += warned > 0 ? ", \(warned) with warnings.\n" : ".\n"
     } else {

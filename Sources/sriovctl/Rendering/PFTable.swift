@@ -3,8 +3,12 @@ import SRIOVKit
 /// The text form of `list`: one row a PF, its VFs indented below it, in the manner of `lspci` and
 /// `ip -br link`.
 enum PFTable {
-  static func render(_ pfs: [PhysicalFunction]) -> String {
-    guard !pfs.isEmpty else { return "No SR-IOV physical functions found.\n" }
+  /// - Parameter malformed: how many functions were left out as unreadable (said on stderr).
+  static func render(_ pfs: [PhysicalFunction], malformed: Int = 0) -> String {
+    guard !pfs.isEmpty else {
+      return malformed > 0
+        ? "No readable SR-IOV physical functions found.\n" : "No SR-IOV physical functions found.\n"
+    }
     var rows: [[String]] = [["DEVICE", "INTERFACE", "DRIVER", "ID", "NUMA", "VFS", "NAME"]]
     for pf in pfs {
       let name = [pf.vendorName, pf.deviceName].compactMap { $0 }.joined(separator: " ")

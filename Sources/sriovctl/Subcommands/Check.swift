@@ -18,7 +18,9 @@ struct Check: ParsableCommand {
 
       The IOMMU's state is taken from what the kernel registered, never from the command line or \
       the log alone. Exits 0 when nothing failed (warnings do not fail), 1 otherwise, so Ansible \
-      and cloud-init can gate on it.
+      and cloud-init can gate on it; also 1 when every check was skipped (nothing could be \
+      checked). A PF whose sysfs data is malformed fails nic.sriov with the reason; the other \
+      PFs are checked as usual.
 
       Examples:
         sriovctl check

@@ -64,8 +64,12 @@ struct DevicePluginConfigCommand: ParsableCommand {
   func run() throws {
     let options = options.merged(with: parent.options)
     let root = try options.hostRoot()
+    let selections = try selections()
+    let inventory = try Inventory.discover(root: root, names: false)
+    // Without --pf every PF gets a resource: one that cannot be read is refused, not left out.
+    if selections.isEmpty { try inventory.requireReadable() }
     let config = try DevicePluginConfig.build(
-      inventory: try Inventory.discover(root: root, names: false), root: root, selections: try selections(),
+      inventory: inventory, root: root, selections: selections,
       grouping: groupBy, resourceName: resourceName, resourcePrefix: resourcePrefix)
     if raw {
       print(config.json.rendered(), terminator: "")

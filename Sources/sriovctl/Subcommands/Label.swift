@@ -86,6 +86,8 @@ struct Label: ParsableCommand {
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
     let inventory = try Inventory.discover(root: root, names: false)
+    // The labels sum over every PF: one that cannot be read is refused, not left out silently.
+    try inventory.requireReadable()
     let labels = try NodeLabeling.labels(for: inventory, prefix: prefix, extra: try parsedLabels())
     let labeling = NodeLabeling(
       kubectl: .init(path: kubectl, kubeconfig: kubeconfig, context: context),
