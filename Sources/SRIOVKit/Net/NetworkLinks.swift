@@ -103,9 +103,10 @@ public final class NetworkLinks {
     String(cString: nl_geterror(code))
   }
 
-  /// `ip -d link show NAME`: the link with its VFs' settings.
-  public func link(named name: String) throws -> NetworkLink {
-    let link = try fetch(name)
+  /// `ip -d link show dev NAME`: the link with its VFs' settings, by ifindex (a name can change
+  /// under udev while sriovctl runs; the index cannot).
+  public func link(ifindex: Int32) throws -> NetworkLink {
+    let link = try fetch(ifindex)
     defer { rtnl_link_put(link) }
     var count: UInt32 = 0
     var vfs: [VFLinkSettings] = []
@@ -117,18 +118,26 @@ public final class NetworkLinks {
       }
     }
     return NetworkLink(
-      name: name, index: Int32(rtnl_link_get_ifindex(link)),
+      name: NetworkLinks.name(of: link, ifindex: ifindex), index: ifindex,
       isUp: rtnl_link_get_flags(link) & UInt32(IFF_UP) != 0,
       mtu: Int(rtnl_link_get_mtu(link)), vfs: vfs)
   }
 
-  private func fetch(_ name: String) throws -> OpaquePointer {
+  private func fetch(_ ifindex: Int32) throws -> OpaquePointer {
+    guard ifindex > 0 else {
+      throw Error(operation: "reading the link with ifindex \(ifindex)", message: "not an interface index")
+    }
     var link: OpaquePointer?
-    let result = rtnl_link_get_kernel(socket, 0, name, &link)
+    let result = rtnl_link_get_kernel(socket, ifindex, nil, &link)
     guard result >= 0, let link else {
-      throw Error(operation: "reading link \(name)", message: NetworkLinks.describe(result))
+      throw Error(operation: "reading the link with ifindex \(ifindex)", message: NetworkLinks.describe(result))
     }
     return link
+  }
+
+  /// The link's name as the kernel reported it just now: for messages only.
+  private static func name(of link: OpaquePointer, ifindex: Int32) -> String {
+    rtnl_link_get_name(link).map { String(cString: $0) } ?? "ifindex \(ifindex)"
   }
 
   private func settings(of vf: OpaquePointer, index: Int) -> VFLinkSettings {
@@ -158,10 +167,11 @@ public final class NetworkLinks {
     return result
   }
 
-  /// `ip link set PF vf INDEX SETTING`.
-  public func change(pf name: String, vf index: Int, _ change: VFLinkChange) throws {
-    let original = try fetch(name)
+  /// `ip link set dev PF vf INDEX SETTING`, the PF given by its ifindex.
+  public func change(pf ifindex: Int32, vf index: Int, _ change: VFLinkChange) throws {
+    let original = try fetch(ifindex)
     defer { rtnl_link_put(original) }
+    let operation = "ip link set \(NetworkLinks.name(of: original, ifindex: ifindex)) vf \(index) \(change)"
     guard let changes = rtnl_link_alloc() else {
       throw Error(operation: "netlink", message: "out of memory")
     }
@@ -170,18 +180,22 @@ public final class NetworkLinks {
       throw Error(operation: "netlink", message: "out of memory")
     }
     defer { rtnl_link_vf_put(vf) }
-    rtnl_link_vf_set_index(vf, UInt32(index))
+    guard let vfIndex = UInt32(exactly: index) else {
+      throw Error(operation: operation, message: "not a VF index")
+    }
+    rtnl_link_vf_set_index(vf, vfIndex)
     switch change {
     case .mac(let mac):
       let address = mac.bytes.withUnsafeBytes { nl_addr_build(AF_LLC, $0.baseAddress, 6) }
       rtnl_link_vf_set_addr(vf, address)
       nl_addr_put(address)
     case .vlan(let id):
+      guard let id = UInt32(exactly: id) else { throw Error(operation: operation, message: "not a VLAN ID") }
       var vlans: UnsafeMutablePointer<nl_vf_vlans_t>?
       guard rtnl_link_vf_vlan_alloc(&vlans, 1) == 0, let vlans else {
         throw Error(operation: "netlink", message: "out of memory")
       }
-      vlans.pointee.vlans[0].vf_vlan = UInt32(id)
+      vlans.pointee.vlans[0].vf_vlan = id
       vlans.pointee.vlans[0].vf_vlan_qos = 0
       vlans.pointee.vlans[0].vf_vlan_proto = 0x8100  // ETH_P_8021Q
       rtnl_link_vf_set_vlans(vf, vlans)
@@ -193,37 +207,40 @@ public final class NetworkLinks {
     case .linkState(let state):
       rtnl_link_vf_set_linkstate(vf, state.kernelValue)
     case .maxTxRate(let mbps):
+      guard let mbps = UInt32(exactly: mbps) else { throw Error(operation: operation, message: "not a rate in Mbps") }
       var rate = nl_vf_rate()
       rate.api = Int32(RTNL_LINK_VF_RATE_API_NEW.rawValue)
-      rate.max_tx_rate = UInt32(mbps)
+      rate.max_tx_rate = mbps
       rate.min_tx_rate = 0
       rtnl_link_vf_set_rate(vf, &rate)
     }
     let added = rtnl_link_vf_add(changes, vf)
     guard added >= 0 else {
-      throw Error(operation: "ip link set \(name) vf \(index) \(change)", message: NetworkLinks.describe(added))
+      throw Error(operation: operation, message: NetworkLinks.describe(added))
     }
-    try apply(original, changes, "ip link set \(name) vf \(index) \(change)")
+    try apply(original, changes, operation)
   }
 
-  /// `ip link set NAME up`.
-  public func setUp(_ name: String) throws {
-    let original = try fetch(name)
+  /// `ip link set dev NAME up`, by ifindex.
+  public func setUp(ifindex: Int32) throws {
+    let original = try fetch(ifindex)
     defer { rtnl_link_put(original) }
     guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
     defer { rtnl_link_put(changes) }
     rtnl_link_set_flags(changes, UInt32(IFF_UP))
-    try apply(original, changes, "ip link set \(name) up")
+    try apply(original, changes, "ip link set \(NetworkLinks.name(of: original, ifindex: ifindex)) up")
   }
 
-  /// `ip link set NAME mtu MTU`.
-  public func setMTU(_ name: String, _ mtu: Int) throws {
-    let original = try fetch(name)
+  /// `ip link set dev NAME mtu MTU`, by ifindex.
+  public func setMTU(ifindex: Int32, _ mtu: Int) throws {
+    let original = try fetch(ifindex)
     defer { rtnl_link_put(original) }
+    let operation = "ip link set \(NetworkLinks.name(of: original, ifindex: ifindex)) mtu \(mtu)"
+    guard let value = UInt32(exactly: mtu) else { throw Error(operation: operation, message: "not an MTU") }
     guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
     defer { rtnl_link_put(changes) }
-    rtnl_link_set_mtu(changes, UInt32(mtu))
-    try apply(original, changes, "ip link set \(name) mtu \(mtu)")
+    rtnl_link_set_mtu(changes, value)
+    try apply(original, changes, operation)
   }
 
   private func apply(_ original: OpaquePointer, _ changes: OpaquePointer, _ operation: String) throws {
