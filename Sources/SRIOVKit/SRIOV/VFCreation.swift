@@ -122,20 +122,19 @@ public enum VFCreation {
     // Concurrent runs take turns; the state is read only once the lock is held.
     let lock = dryRun ? nil : try RunLock(root: root)
     defer { withExtendedLifetime(lock) {} }
-    if !dryRun {
+    if request.waitForPF && !dryRun {
       try waitForPF(request, root: root, deadline: deadline)
     }
     var run = try Run(request: request, root: root, dryRun: dryRun, deadline: deadline, progress: progress)
     return try run.execute()
   }
 
-  /// Waits on uevents until the PF may be touched. Always: until udev, where it runs, has
-  /// finished with the PF's interface (its name is final), because an interface that is up cannot
-  /// be renamed. With --wait-for-pf (at boot, while udev may still be loading the driver), first
+  /// With --wait-for-pf (at boot, while udev may still be loading the driver): waits on uevents
   /// until the PF exists with its driver bound and, for a kernel Ethernet driver or when VF
-  /// settings need it, its interface.
+  /// settings need it, its interface, and until udev has finished with that interface.
   private static func waitForPF(_ request: VFRequest, root: HostRoot, deadline: Deadline) throws {
-    let monitor = try UeventMonitor()
+    // Opened only when there is something to wait for, then the state is read again.
+    var monitor: UeventMonitor?
     while true {
       var failure: Error
       do {
@@ -147,17 +146,18 @@ public enum VFCreation {
         case .renaming(let name), .pending(let name, _):
           failure = VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout)
         case .absent:
-          // Without --wait-for-pf the run itself says what is missing.
-          guard request.waitForPF else { return }
           let needsInterface = try makesInterface(pf, root: root) || request.wantsLinkSettings || request.mtu != nil
           if pf.driver != nil && !needsInterface { return }
           failure = VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout)
         }
       } catch {
-        guard request.waitForPF else { throw error }
         failure = error
       }
-      if !monitor.waitForEvents(until: deadline) { throw failure }
+      guard let open = monitor else {
+        monitor = try UeventMonitor()
+        continue
+      }
+      if !open.waitForEvents(until: deadline) { throw failure }
     }
   }
 
@@ -239,8 +239,11 @@ public enum VFCreation {
       pf = try inventory.select([request.pf], root: root)[0]
       links = root.isLive ? try NetworkLinks() : nil
       modules = try? KernelModules(root: root)
-      // Read after the wait for udev: the name is final and the index follows the interface.
-      switch try InterfaceReadiness.of(device: sysfs.directory(pf.address), root: root) {
+      // udev, where it runs, must have finished with the PF's interface before it is touched: an
+      // interface that is up cannot be renamed. The name is then final, and the index follows it.
+      var readiness = try InterfaceReadiness.of(device: sysfs.directory(pf.address), root: root)
+      if !dryRun { readiness = try Run.waitUntilNamed(readiness, pf: pf.address, root: root, deadline: deadline) }
+      switch readiness {
       case .absent: break
       case .ready(let name, let index): (interface, ifindex) = (name, index)
       case .pending(let name, let index):
@@ -249,6 +252,28 @@ public enum VFCreation {
       case .renaming(let name):
         guard dryRun else { throw VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout) }
         interface = name
+      }
+    }
+
+    /// Waits on uevents while udev is naming the PF's interface (`readiness`, just read).
+    private static func waitUntilNamed(
+      _ readiness: InterfaceReadiness, pf: PCIAddress, root: HostRoot, deadline: Deadline
+    ) throws -> InterfaceReadiness {
+      var readiness = readiness
+      var monitor: UeventMonitor?
+      let device = PCIDeviceAttributes(root: root).directory(pf)
+      while true {
+        switch readiness {
+        case .absent, .ready: return readiness
+        case .pending, .renaming: break
+        }
+        if let open = monitor {
+          guard open.waitForEvents(until: deadline) else { return readiness }
+        } else {
+          // Opened only now there is something to wait for; the state is read again below.
+          monitor = try UeventMonitor()
+        }
+        readiness = try InterfaceReadiness.of(device: device, root: root)
       }
     }
 
@@ -295,7 +320,7 @@ public enum VFCreation {
       }
       if count > 0, !dryRun {
         // The report names interfaces as they are: none that udev is still renaming.
-        try waitUntilReady(count: count, driver: nil, interfacesExpected: false, monitor: try UeventMonitor())
+        try waitUntilReady(count: count, driver: nil, interfacesExpected: false, monitor: nil)
       }
       let vfs = try finalState()
       return VFCreationResult(
@@ -460,12 +485,15 @@ public enum VFCreation {
     }
 
     /// Waits, on uevents, until ``VFCreation/unreadyVFs(pf:count:driver:interfacesExpected:root:)``
-    /// has nothing left. Open `monitor` before the change whose result is awaited.
-    private func waitUntilReady(count: Int, driver: String?, interfacesExpected: Bool, monitor: UeventMonitor) throws {
+    /// has nothing left. Open `monitor` before the change whose result is awaited; without one,
+    /// one is opened only if there is something to wait for.
+    private func waitUntilReady(count: Int, driver: String?, interfacesExpected: Bool, monitor: UeventMonitor?) throws {
       func missing() throws -> [String] {
         try VFCreation.unreadyVFs(
           pf: pf.address, count: count, driver: driver, interfacesExpected: interfacesExpected, root: root)
       }
+      if monitor == nil, try missing().isEmpty { return }
+      let monitor = try monitor ?? UeventMonitor()
       while true {
         if try missing().isEmpty { return }
         if !monitor.waitForEvents(until: deadline) {
