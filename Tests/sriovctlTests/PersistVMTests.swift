@@ -132,6 +132,8 @@ final class PersistVMTests: XCTestCase {
     XCTAssertEqual(try reboot.trimmed("wait.txt").split(separator: "\n").first, "ready yes",
       "3 VFs with udev-named netdevs did not appear within the wait: \(reboot)", file: file, line: line)
     XCTAssertEqual(try reboot.trimmed("numvfs"), "3", "sriov_numvfs after the reboot; \(reboot)", file: file, line: line)
+    // Whatever created the VFs must not have kept udev from naming the PF (issue 10).
+    XCTAssertEqual(try reboot.trimmed("pf-interface"), "enp1s0", "the PF's name after the reboot; \(reboot)", file: file, line: line)
     let listErrors = (try? reboot.text("list.stderr")) ?? ""
     XCTAssertEqual(try reboot.trimmed("list.status"), "0", listErrors, file: file, line: line)
     let pfs = try XCTUnwrap(try reboot.json("list.json")["pfs"] as? [[String: Any]], file: file, line: line)

@@ -112,9 +112,10 @@ public final class NetworkLinks {
     String(cString: nl_geterror(code))
   }
 
-  /// `ip -d link show NAME`: the link with its VFs' settings.
-  public func link(named name: String) throws -> NetworkLink {
-    let link = try fetch(name)
+  /// `ip -d link show dev NAME`: the link with its VFs' settings, by ifindex (a name can change
+  /// under udev while sriovctl runs; the index cannot).
+  public func link(ifindex: Int32) throws -> NetworkLink {
+    let link = try fetch(ifindex)
     defer { rtnl_link_put(link) }
     var count: UInt32 = 0
     var vfs: [VFLinkSettings] = []
@@ -126,18 +127,26 @@ public final class NetworkLinks {
       }
     }
     return NetworkLink(
-      name: name, index: Int32(rtnl_link_get_ifindex(link)),
+      name: NetworkLinks.name(of: link, ifindex: ifindex), index: ifindex,
       isUp: rtnl_link_get_flags(link) & UInt32(IFF_UP) != 0,
       mtu: Int(rtnl_link_get_mtu(link)), vfs: vfs)
   }
 
-  private func fetch(_ name: String) throws -> OpaquePointer {
+  private func fetch(_ ifindex: Int32) throws -> OpaquePointer {
+    guard ifindex > 0 else {
+      throw Error(operation: "reading the link with ifindex \(ifindex)", message: "not an interface index")
+    }
     var link: OpaquePointer?
-    let result = rtnl_link_get_kernel(socket, 0, name, &link)
+    let result = rtnl_link_get_kernel(socket, ifindex, nil, &link)
     guard result >= 0, let link else {
-      throw Error(operation: "reading link \(name)", message: NetworkLinks.describe(result))
+      throw Error(operation: "reading the link with ifindex \(ifindex)", message: NetworkLinks.describe(result))
     }
     return link
+  }
+
+  /// The link's name as the kernel reported it just now: for messages only.
+  private static func name(of link: OpaquePointer, ifindex: Int32) -> String {
+    rtnl_link_get_name(link).map { String(cString: $0) } ?? "ifindex \(ifindex)"
   }
 
   private func settings(of vf: OpaquePointer, index: Int) -> VFLinkSettings {
@@ -167,10 +176,11 @@ public final class NetworkLinks {
     return result
   }
 
-  /// `ip link set PF vf INDEX SETTING`.
-  public func change(pf name: String, vf index: Int, _ change: VFLinkChange) throws {
-    let original = try fetch(name)
+  /// `ip link set dev PF vf INDEX SETTING`, the PF given by its ifindex.
+  public func change(pf ifindex: Int32, vf index: Int, _ change: VFLinkChange) throws {
+    let original = try fetch(ifindex)
     defer { rtnl_link_put(original) }
+    let operation = "ip link set \(NetworkLinks.name(of: original, ifindex: ifindex)) vf \(index) \(change)"
     guard let changes = rtnl_link_alloc() else {
       throw Error(operation: "netlink", message: "out of memory")
     }
@@ -179,7 +189,6 @@ public final class NetworkLinks {
       throw Error(operation: "netlink", message: "out of memory")
     }
     defer { rtnl_link_vf_put(vf) }
-    let operation = "ip link set \(name) vf \(index) \(change)"
     rtnl_link_vf_set_index(vf, try NetworkLinks.kernelU32(index, operation))
     switch change {
     case .mac(let mac):
@@ -212,29 +221,30 @@ public final class NetworkLinks {
     }
     let added = rtnl_link_vf_add(changes, vf)
     guard added >= 0 else {
-      throw Error(operation: "ip link set \(name) vf \(index) \(change)", message: NetworkLinks.describe(added))
+      throw Error(operation: operation, message: NetworkLinks.describe(added))
     }
-    try apply(original, changes, "ip link set \(name) vf \(index) \(change)")
+    try apply(original, changes, operation)
   }
 
-  /// `ip link set NAME up`.
-  public func setUp(_ name: String) throws {
-    let original = try fetch(name)
+  /// `ip link set dev NAME up`, by ifindex.
+  public func setUp(ifindex: Int32) throws {
+    let original = try fetch(ifindex)
     defer { rtnl_link_put(original) }
     guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
     defer { rtnl_link_put(changes) }
     rtnl_link_set_flags(changes, UInt32(IFF_UP))
-    try apply(original, changes, "ip link set \(name) up")
+    try apply(original, changes, "ip link set \(NetworkLinks.name(of: original, ifindex: ifindex)) up")
   }
 
-  /// `ip link set NAME mtu MTU`.
-  public func setMTU(_ name: String, _ mtu: Int) throws {
-    let original = try fetch(name)
+  /// `ip link set dev NAME mtu MTU`, by ifindex.
+  public func setMTU(ifindex: Int32, _ mtu: Int) throws {
+    let original = try fetch(ifindex)
     defer { rtnl_link_put(original) }
+    let operation = "ip link set \(NetworkLinks.name(of: original, ifindex: ifindex)) mtu \(mtu)"
     guard let changes = rtnl_link_alloc() else { throw Error(operation: "netlink", message: "out of memory") }
     defer { rtnl_link_put(changes) }
-    rtnl_link_set_mtu(changes, try NetworkLinks.kernelU32(mtu, "ip link set \(name) mtu \(mtu)"))
-    try apply(original, changes, "ip link set \(name) mtu \(mtu)")
+    rtnl_link_set_mtu(changes, try NetworkLinks.kernelU32(mtu, operation))
+    try apply(original, changes, operation)
   }
 
   private func apply(_ original: OpaquePointer, _ changes: OpaquePointer, _ operation: String) throws {

@@ -267,10 +267,13 @@ public enum Persistence {
       [Unit]
       Description=SR-IOV: \(request.count) VFs on \(pf) (sriovctl)
       Documentation=man:sriovctl(1)
-      # Early, before networking and Kubernetes use the VFs; the PF's driver is waited for.
+      # Early, before networking and Kubernetes use the VFs. create-vfs follows the PF by its PCI
+      # address and waits until udev has named its interface; udev's sockets come first, so
+      # create-vfs can tell that udev runs.
       DefaultDependencies=no
       Wants=systemd-udev-trigger.service network-pre.target
-      After=systemd-udev-trigger.service systemd-modules-load.service local-fs.target
+      After=systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service
+      After=systemd-modules-load.service local-fs.target
       Before=network-pre.target kubelet.service shutdown.target
       Conflicts=shutdown.target
 

@@ -60,6 +60,8 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
   case writeHung(pf: PCIAddress, count: Int, seconds: Double)
   case notReady(pf: PCIAddress, seconds: Double, missing: [String])
   case pfNotReady(pf: PCIAddress, seconds: Double)
+  /// udev had not finished naming the PF's interface by the deadline.
+  case pfNotNamed(pf: PCIAddress, interface: String, seconds: Double)
   case noIOMMUGroup(vf: PCIAddress, driver: String)
   case bindFailed(vf: PCIAddress, driver: String, reason: String)
   case settingFailed(String)
@@ -90,6 +92,9 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
       return "\(pf): the VFs were not ready after \(Int(seconds)) s: " + missing.joined(separator: "; ")
     case .pfNotReady(let pf, let seconds):
       return "\(pf) had no driver bound (or no network interface) after \(Int(seconds)) s; check that its driver is installed (sriovctl check)"
+    case .pfNotNamed(let pf, let interface, let seconds):
+      return "\(pf): udev had not finished naming its interface \(interface) after \(Int(seconds)) s, and an interface "
+        + "must not be touched before (see journalctl -u systemd-udevd); nothing was changed"
     case .noIOMMUGroup(let vf, let driver):
       return "\(vf) is in no IOMMU group, which \(driver) needs: enable the IOMMU (see 'sriovctl check')"
     case .bindFailed(let vf, let driver, let reason):
@@ -128,22 +133,81 @@ public enum VFCreation {
     return try run.execute()
   }
 
-  /// Waits on uevents until the PF exists with its driver bound and, when VF settings need it,
-  /// its network interface: at boot, udev may still be loading the driver.
+  /// With --wait-for-pf (at boot, while udev may still be loading the driver): waits on uevents
+  /// until the PF exists with its driver bound and, for a kernel Ethernet driver or when VF
+  /// settings need it, its interface, and until udev has finished with that interface.
   private static func waitForPF(_ request: VFRequest, root: HostRoot, deadline: Deadline) throws {
-    let monitor = try UeventMonitor()
+    // Opened only when there is something to wait for, then the state is read again.
+    var monitor: UeventMonitor?
     while true {
       var failure: Error
       do {
         let pf = try Inventory.discover(root: root, names: false).select([request.pf], root: root)[0]
-        let needsInterface = request.wantsLinkSettings || request.mtu != nil
-        if pf.driver != nil && (!needsInterface || !pf.interfaces.isEmpty) { return }
-        failure = VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout)
+        let device = PCIDeviceAttributes(root: root).directory(pf.address)
+        switch try InterfaceReadiness.of(device: device, root: root) {
+        case .ready:
+          return
+        case .renaming(let name), .pending(let name, _):
+          failure = VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout)
+        case .absent:
+          let needsInterface = try makesInterface(pf, root: root) || request.wantsLinkSettings || request.mtu != nil
+          if pf.driver != nil && !needsInterface { return }
+          failure = VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout)
+        }
       } catch {
         failure = error
       }
-      if !monitor.waitForEvents(until: deadline) { throw failure }
+      guard let open = monitor else {
+        monitor = try UeventMonitor()
+        continue
+      }
+      if !open.waitForEvents(until: deadline) { throw failure }
     }
+  }
+
+  /// Whether the PF's bound driver registers a network interface: a kernel driver of an Ethernet
+  /// controller (PCI class 0x0200, sysfs `class`) does so within its probe, while the driver link
+  /// already exists (drivers/base/dd.c `really_probe`), so at boot the link alone is too early.
+  private static func makesInterface(_ pf: PhysicalFunction, root: HostRoot) throws -> Bool {
+    guard let driver = pf.driver, !(DriverName(driver)?.isUserspaceIO ?? false) else { return false }
+    let path = PCIDeviceAttributes(root: root).directory(pf.address) + "/class"
+    guard let value = try root.readInteger(path), (0...0xFF_FFFF).contains(value) else { return false }
+    return value >> 8 == 0x0200
+  }
+
+  /// What create-vfs still waits for once `count` VFs should exist on `pf`, as sentences; empty
+  /// when they are ready. Each VF must exist and, with `driver`, be bound to it; a VF whose kernel
+  /// driver made a network interface must have one whose name is final (udev has finished with
+  /// it, where udevd runs). With `interfacesExpected` (VFs just created or bound) a kernel driver
+  /// must have made one; otherwise a VF without an interface is left alone (it may have been moved
+  /// to another network namespace). Interfaces are followed through each VF's own sysfs
+  /// directory: the kernel may already have reused a name udev renamed away for another VF.
+  public static func unreadyVFs(
+    pf: PCIAddress, count: Int, driver: String?, interfacesExpected: Bool, root: HostRoot
+  ) throws -> [String] {
+    let sysfs = PCIDeviceAttributes(root: root)
+    let udevRunning = InterfaceReadiness.udevRunning(root)
+    let created = Dictionary(try sysfs.virtualFunctionLinks(pf), uniquingKeysWith: { a, _ in a })
+    var missing: [String] = []
+    for index in 0..<max(0, count) {
+      guard let address = created[index] else {
+        missing.append("VF \(index) was not created")
+        continue
+      }
+      let bound = try sysfs.driver(address)
+      if let wanted = driver, bound?.replacingDashes() != wanted.replacingDashes() {
+        missing.append("VF \(index) (\(address)) is not bound to \(wanted)")
+        continue
+      }
+      guard let bound, !(DriverName(bound)?.isUserspaceIO ?? true) else { continue }
+      let interface = try InterfaceReadiness.of(device: sysfs.directory(address), root: root, udevRunning: udevRunning)
+      switch interface {
+      case .ready: continue
+      case .absent where !interfacesExpected: continue
+      case .absent, .renaming, .pending: missing.append("VF \(index) (\(address)) \(interface)")
+      }
+    }
+    return missing
   }
 
   /// One run's state.
@@ -157,6 +221,10 @@ public enum VFCreation {
     let links: NetworkLinks?
     let modules: KernelModules?
     var pf: PhysicalFunction
+    /// The PF's interface name, read after the wait for udev: for messages only.
+    var interface: String?
+    /// The PF's interface, by which netlink finds it (its name could change; its index cannot).
+    var ifindex: Int32?
     var actions: [String] = []
     /// Set while `sriov_drivers_autoprobe` is held at 0 so that new VFs wait for --driver.
     var suspendedAutoprobe = false
@@ -175,11 +243,46 @@ public enum VFCreation {
       pf = try inventory.select([request.pf], root: root)[0]
       links = root.isLive ? try NetworkLinks() : nil
       modules = try? KernelModules(root: root)
+      // udev, where it runs, must have finished with the PF's interface before it is touched: an
+      // interface that is up cannot be renamed. The name is then final, and the index follows it.
+      var readiness = try InterfaceReadiness.of(device: sysfs.directory(pf.address), root: root)
+      if !dryRun { readiness = try Run.waitUntilNamed(readiness, pf: pf.address, root: root, deadline: deadline) }
+      switch readiness {
+      case .absent: break
+      case .ready(let name, let index): (interface, ifindex) = (name, index)
+      case .pending(let name, let index):
+        guard dryRun else { throw VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout) }
+        (interface, ifindex) = (name, index)
+      case .renaming(let name):
+        guard dryRun else { throw VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout) }
+        interface = name
+      }
+    }
+
+    /// Waits on uevents while udev is naming the PF's interface (`readiness`, just read).
+    private static func waitUntilNamed(
+      _ readiness: InterfaceReadiness, pf: PCIAddress, root: HostRoot, deadline: Deadline
+    ) throws -> InterfaceReadiness {
+      var readiness = readiness
+      var monitor: UeventMonitor?
+      let device = PCIDeviceAttributes(root: root).directory(pf)
+      while true {
+        switch readiness {
+        case .absent, .ready: return readiness
+        case .pending, .renaming: break
+        }
+        if let open = monitor {
+          guard open.waitForEvents(until: deadline) else { return readiness }
+        } else {
+          // Opened only now there is something to wait for; the state is read again below.
+          monitor = try UeventMonitor()
+        }
+        readiness = try InterfaceReadiness.of(device: device, root: root)
+      }
     }
 
     private var directory: String { sysfs.directory(pf.address) }
-    private var interface: String? { pf.interfaces.first }
-    private var udevRunning: Bool { root.exists("/run/udev/control") }
+    private var udevRunning: Bool { InterfaceReadiness.udevRunning(root) }
 
     /// Records an action and, unless this is a dry run, performs it.
     private mutating func act(_ action: String, _ body: () throws -> Void) throws {
@@ -207,14 +310,23 @@ public enum VFCreation {
         try changeCount(from: previous, to: count)
       }
       if count > 0, let driver = request.driver {
+        let monitor = dryRun ? nil : try UeventMonitor()
         try bind(to: driver)
+        // A network driver bound now makes interfaces that udev then renames.
+        if let monitor {
+          try waitUntilReady(count: count, driver: driver.description, interfacesExpected: true, monitor: monitor)
+        }
       }
       if count > 0, request.wantsLinkSettings {
         try configureLinks()
       }
+      if count > 0, !dryRun {
+        // The report names interfaces as they are: none that udev is still renaming.
+        try waitUntilReady(count: count, driver: nil, interfacesExpected: false, monitor: nil)
+      }
       let vfs = try finalState()
       return VFCreationResult(
-        pf: pf.address, interface: interface, changed: !actions.isEmpty, dryRun: dryRun,
+        pf: pf.address, interface: try currentInterface(), changed: !actions.isEmpty, dryRun: dryRun,
         previous: previous, numVFs: dryRun ? count : vfs.count, actions: actions, vfs: vfs)
     }
 
@@ -231,11 +343,23 @@ public enum VFCreation {
 
     private mutating func setMTU() throws {
       guard let mtu = request.mtu, let interface else { return }
-      let current = try links?.link(named: interface).mtu
-        ?? root.readInteger("/sys/class/net/\(interface)/mtu")
+      var current: Int?
+      if let links, let ifindex {
+        current = try links.link(ifindex: ifindex).mtu
+      } else {
+        current = try root.readInteger(directory + "/net/\(interface)/mtu")
+      }
       guard current != mtu else { return }
-      let links = self.links
-      try act("set the MTU of \(interface) to \(mtu)") { try links?.setMTU(interface, mtu) }
+      let (links, ifindex) = (self.links, self.ifindex)
+      try act("set the MTU of \(interface) to \(mtu)") {
+        if let links, let ifindex { try links.setMTU(ifindex: ifindex, mtu) }
+      }
+    }
+
+    /// The PF's interface name as the kernel has it now (the report's), else as last read.
+    private func currentInterface() throws -> String? {
+      guard let links, let ifindex else { return interface }
+      return try links.link(ifindex: ifindex).name
     }
 
     // MARK: The count
@@ -253,19 +377,22 @@ public enum VFCreation {
         }
       }
       guard count > 0 else { return }
+      // udev has finished with the interface (waitForPF), so bringing it up cannot stop a rename.
       if let interface, try !isUp(interface) {
-        let links = self.links
-        try act("bring \(interface) up") { try links?.setUp(interface) }
+        let (links, ifindex) = (self.links, self.ifindex)
+        try act("bring \(interface) up") {
+          if let links, let ifindex { try links.setUp(ifindex: ifindex) }
+        }
       }
       // With --driver, VFs are created without probing their default driver, so no netdev
       // comes and goes before they are bound to the one asked for.
       let autoprobe = request.autoprobe ?? pf.driversAutoprobe ?? true
       let suspendProbe = request.driver != nil && autoprobe
-      var expectation = Expectation.none
+      var expected: String?
       if let driver = request.driver {
-        expectation = .driver(driver.description)
+        expected = driver.description
       } else if autoprobe, let vfDriver = try prepareDefaultDriver() {
-        expectation = .driver(vfDriver)
+        expected = vfDriver
       }
       let monitor = dryRun ? nil : try UeventMonitor()
       let root = self.root
@@ -279,15 +406,15 @@ public enum VFCreation {
         try Run.writeCount(count, pf: pf, root: root, deadline: deadline, timeout: timeout)
       }
       if let monitor, request.driver == nil {
-        try waitUntilReady(count: count, expectation: expectation, monitor: monitor)
+        try waitUntilReady(count: count, driver: expected, interfacesExpected: true, monitor: monitor)
       }
     }
 
     /// Whether an interface is up: from rtnetlink on the running system, else from sysfs
     /// (IFF_UP in `flags`; an interface without the attribute is taken as up).
     private func isUp(_ interface: String) throws -> Bool {
-      if let links { return try links.link(named: interface).isUp }
-      return try root.readInteger("/sys/class/net/\(interface)/flags").map { $0 & 1 == 1 } ?? true
+      if let links, let ifindex { return try links.link(ifindex: ifindex).isUp }
+      return try root.readInteger(directory + "/net/\(interface)/flags").map { $0 & 1 == 1 } ?? true
     }
 
     /// Writes the count, explaining a refusal and reporting the state the kernel left.
@@ -324,11 +451,12 @@ public enum VFCreation {
             continue
           }
         }
-        if let interface = vf.interface, let links,
-          (try root.readInteger("/sys/class/net/\(interface)/flags")).map({ $0 & 1 == 1 }) == true
+        // Through the VF's own directory: /sys/class/net/NAME may be another interface by now.
+        let net = sysfs.directory(vf.address) + "/net/\(vf.interface ?? "")"
+        if vf.interface != nil, let links,
+          (try root.readInteger(net + "/flags")).map({ $0 & 1 == 1 }) == true,
+          let index = try root.readInteger(net + "/ifindex").flatMap({ Int32(exactly: $0) })
         {
-          // ifindex is a positive int in the kernel; anything else in sysfs matches no address.
-          let index = try root.readInteger("/sys/class/net/\(interface)/ifindex").flatMap { Int32(exactly: $0) } ?? 0
           let addresses = try links.routableAddresses(ifindex: index)
           if !addresses.isEmpty {
             busy.append("\(name) is up with \(addresses.joined(separator: ", "))")
@@ -358,52 +486,24 @@ public enum VFCreation {
       }
     }
 
-    /// What a ready VF looks like.
-    private enum Expectation {
-      case none
-      /// Bound to this driver (module names and driver names treat `-` and `_` alike).
-      case driver(String)
-    }
-
-    /// Waits, on uevents, until every VF exists, is bound as expected and, when its driver makes
-    /// a netdev, has one that udev (when it runs) has finished with.
-    private func waitUntilReady(count: Int, expectation: Expectation, monitor: UeventMonitor) throws {
+    /// Waits, on uevents, until ``VFCreation/unreadyVFs(pf:count:driver:interfacesExpected:root:)``
+    /// has nothing left. Open `monitor` before the change whose result is awaited; without one,
+    /// one is opened only if there is something to wait for.
+    private func waitUntilReady(count: Int, driver: String?, interfacesExpected: Bool, monitor: UeventMonitor?) throws {
+      func missing() throws -> [String] {
+        try VFCreation.unreadyVFs(
+          pf: pf.address, count: count, driver: driver, interfacesExpected: interfacesExpected, root: root)
+      }
+      if monitor == nil, try missing().isEmpty { return }
+      let monitor = try monitor ?? UeventMonitor()
       while true {
-        let missing = try notReady(count: count, expectation: expectation)
-        if missing.isEmpty { return }
+        if try missing().isEmpty { return }
         if !monitor.waitForEvents(until: deadline) {
-          let stillMissing = try notReady(count: count, expectation: expectation)
+          let stillMissing = try missing()
           if stillMissing.isEmpty { return }
           throw VFCreationError.notReady(pf: pf.address, seconds: request.timeout, missing: stillMissing)
         }
       }
-    }
-
-    private func notReady(count: Int, expectation: Expectation) throws -> [String] {
-      let created = Dictionary(try sysfs.virtualFunctionLinks(pf.address), uniquingKeysWith: { a, _ in a })
-      var missing: [String] = []
-      for index in 0..<count {
-        guard let address = created[index] else {
-          missing.append("VF \(index) was not created")
-          continue
-        }
-        let driver = try sysfs.driver(address)
-        if case .driver(let wanted) = expectation, driver?.replacingDashes() != wanted.replacingDashes() {
-          missing.append("VF \(index) (\(address)) is not bound to \(wanted)")
-          continue
-        }
-        guard let driver, !(DriverName(driver)?.isUserspaceIO ?? true) else { continue }
-        guard let name = try sysfs.interfaces(address).first else {
-          missing.append("VF \(index) (\(address)) has no network interface yet")
-          continue
-        }
-        if udevRunning, let ifindex = try root.readInteger("/sys/class/net/\(name)/ifindex"),
-          !root.exists("/run/udev/data/n\(ifindex)")
-        {
-          missing.append("VF \(index) (\(address)): udev has not finished with \(name)")
-        }
-      }
-      return missing
     }
 
     // MARK: Drivers
@@ -461,7 +561,9 @@ public enum VFCreation {
 
     private mutating func configureLinks() throws {
       guard let interface else { return }
-      let current = try links?.link(named: interface).vfs ?? []
+      let ifindex = self.ifindex
+      var current: [VFLinkSettings] = []
+      if let links, let ifindex { current = try links.link(ifindex: ifindex).vfs }
       let permanent = request.macs == .auto ? try autoMACBase(interface) : nil
       for index in 0..<request.count {
         let now = current.first { $0.index == index }
@@ -470,16 +572,16 @@ public enum VFCreation {
           let links = self.links
           try act("set VF \(index) \(change)") {
             do {
-              try links?.change(pf: interface, vf: index, change)
+              if let links, let ifindex { try links.change(pf: ifindex, vf: index, change) }
             } catch let error as NetworkLinks.Error {
               throw VFCreationError.settingFailed("\(error)")
             }
           }
         }
       }
-      guard !dryRun, let links else { return }
+      guard !dryRun, let links, let ifindex else { return }
       // Read back: a driver may accept a setting and not apply it.
-      let after = try links.link(named: interface).vfs
+      let after = try links.link(ifindex: ifindex).vfs
       for index in 0..<request.count {
         guard let settings = after.first(where: { $0.index == index }) else { continue }
         for change in requestedChanges(index, permanent) where !Run.satisfies(settings, change) {
@@ -548,7 +650,8 @@ public enum VFCreation {
           VFState(index: $0.index, address: $0.address, interface: $0.interface, driver: $0.driver, settings: nil)
         }
       }
-      let settings = try interface.flatMap { try links?.link(named: $0).vfs } ?? []
+      var settings: [VFLinkSettings] = []
+      if let links, let ifindex { settings = try links.link(ifindex: ifindex).vfs }
       return try sysfs.virtualFunctionLinks(pf.address).map { index, address in
         VFState(
           index: index, address: address, interface: try sysfs.interfaces(address).first,

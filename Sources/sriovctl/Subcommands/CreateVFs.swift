@@ -33,7 +33,7 @@ struct CreateVFs: ParsableCommand {
 
   @OptionGroup var vf: VFOptions
 
-  @Flag(name: .customLong("wait-for-pf"), help: "Wait (within --timeout) for the PF's driver, as at boot.")
+  @Flag(name: .customLong("wait-for-pf"), help: "Wait (within --timeout) for the PF's driver and interface, as at boot.")
   var waitForPF = false
 
   @Flag(help: "Change the VF count even when VFs are in use.")
