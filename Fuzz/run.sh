@@ -29,7 +29,8 @@ for corpus in "$here"/Corpus/*/; do
   else
     reproducer=$(ls "$work/$target/crashes/"* 2>/dev/null | head -n 1 || true)
     echo "$target: CRASH after $(($(date +%s) - start)) s"
-    grep -m 3 -E "property violated|Fatal error|ERROR: |SUMMARY" "$work/$target/log" | cut -c 1-300 | sed 's/^/  /' || true
+    { grep -m 2 -E "property violated|Fatal error|runtime failure|ERROR: " "$work/$target/log"
+      grep -m 2 "Sources/SRIOVKit/" "$work/$target/log"; } | cut -c 1-300 | sed 's/^/  /' || true
     echo "  reproducer: ${reproducer:-none written} (log: $work/$target/log)"
     echo "  rerun: FUZZ_HOST_ROOT=$work/host $bin/$target ${reproducer:-}"
     failed="$failed $target"
