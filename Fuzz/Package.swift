@@ -9,7 +9,7 @@ import PackageDescription
 let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .lastPathComponent.lowercased()
 
-let targets = ["fuzz-selectors", "fuzz-vf-values", "fuzz-host-text", "fuzz-renderers", "fuzz-yaml"]
+let targets = ["fuzz-selectors", "fuzz-vf-values", "fuzz-host-text", "fuzz-link-defaults", "fuzz-renderers", "fuzz-yaml"]
 
 let package = Package(
   name: "sriovctl-fuzz",
