@@ -3,6 +3,7 @@
 #   make list      install what is missing, build, and list this host's SR-IOV NICs
 #   make test      install what is missing, then run every test (unit, CLI, generated files, VM)
 #   make bench     the benchmarks (results in BENCHMARKS.md)
+#   make fuzz      run every libFuzzer target a minute (FUZZ_SECONDS); make fuzz-ci: a few seconds each
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX   ?= /usr/local
@@ -26,7 +27,7 @@ TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml python3
   python3-requests python3-serial
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean
+.PHONY: all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
 
 all: build
 
@@ -66,6 +67,7 @@ test: test-deps release
 	@$(SUDO) Tests/ansible/run.sh prepare >/dev/null
 	@$(SUDO) Tests/ansible/cloud-init-schema.sh >/dev/null
 	$(SWIFT) test --disable-swift-testing
+	$(MAKE) fuzz-ci
 	$(MAKE) check-generated
 	$(MAKE) check-release
 
@@ -114,8 +116,27 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sriovctl \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sriovctl.fish
 
+# libFuzzer targets for every parser of outside text and the renderers (Fuzz/, its own package so
+# the main build needs neither the sanitizers nor Yams). SwiftPM's --sanitize fuzzer links
+# libFuzzer's main; -Xswiftc -sanitize=fuzzer,address instruments the code for coverage;
+# -enable-testing lets targets reach internal parsers. A crash exits non-zero and names the
+# reproducer (Fuzz/run.sh).
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 12
+FUZZ_FLAGS = --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing
+
+fuzz-build: build
+	@mkdir -p Fuzz/.build; cd Fuzz && $(SWIFT) build $(FUZZ_FLAGS) >.build/build.log 2>&1 \
+	  || { grep -v 'Cannot export local symbol' .build/build.log; exit 1; }
+
+fuzz: fuzz-build
+	Fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-ci: fuzz-build
+	Fuzz/run.sh $(FUZZ_CI_SECONDS)
+
 bench: release
 	Benchmarks/list.sh $(RELEASE_BIN)
 
 clean:
-	rm -rf .build
+	rm -rf .build Fuzz/.build

@@ -1,4 +1,4 @@
-// sriovctl-fixture NAME DIR [--pfs N] [--vfs M]
+// sriovctl-fixture NAME DIR [--pfs N] [--vfs M] [--corrupt MUTATION]
 //
 // Writes a named fixture host into DIR for trying sriovctl by hand (`sriovctl --root DIR ...`) and
 // for the benchmark. A developer tool: plain argument handling, no ArgumentParser.
@@ -6,8 +6,10 @@ import Foundation
 import SRIOVFixtures
 
 let usage = """
-  usage: sriovctl-fixture NAME DIR [--pfs N] [--vfs M]
+  usage: sriovctl-fixture NAME DIR [--pfs N] [--vfs M] [--corrupt MUTATION]
     NAME: \(FixtureHosts.names.joined(separator: ", ")); --pfs and --vfs size 'large' (default 8 x 128)
+    --corrupt damages the written tree with one of FixtureCorruption's mutations (the corrupted-tree
+    corpus test's), escaping links pointing at DIR.sentinel; --corrupt list prints their names.
   """
 
 func fail(_ message: String) -> Never {
@@ -17,6 +19,7 @@ func fail(_ message: String) -> Never {
 
 var positional: [String] = []
 var counts = ["--pfs": 8, "--vfs": 128]
+var corruption: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
   if argument == "-h" || argument == "--help" {
@@ -27,6 +30,9 @@ while let argument = arguments.popFirst() {
       fail("\(argument) needs a number")
     }
     counts[argument] = value
+  } else if argument == "--corrupt" {
+    guard let value = arguments.popFirst() else { fail("--corrupt needs a mutation name or 'list'") }
+    corruption = value
   } else if argument.hasPrefix("-") {
     fail("unknown option \(argument)\n\(usage)")
   } else {
@@ -51,6 +57,20 @@ do {
   let seconds = String(format: "%.2f", Date().timeIntervalSince(start))
   let vfs = host.functions.filter { $0.physicalFunction != nil }.count
   print("wrote \(name) (\(vfs) VFs) to \(directory) in \(seconds) s")
+  if let corruption {
+    let mutations = try FixtureCorruption.mutations(forTreeAt: directory)
+    if corruption == "list" {
+      mutations.forEach { print($0.name) }
+    } else {
+      guard let mutation = mutations.first(where: { $0.name == corruption }) else {
+        fail("no mutation '\(corruption)' applies to \(name); '--corrupt list' names them")
+      }
+      let sentinel = directory.hasSuffix("/") ? String(directory.dropLast()) + ".sentinel" : directory + ".sentinel"
+      try FixtureCorruption.writeSentinel(at: sentinel)
+      try mutation.apply(root: directory, sentinel: sentinel)
+      print("applied \(corruption); escaping links point at \(sentinel)")
+    }
+  }
 } catch {
   fail("\(error)")
 }
