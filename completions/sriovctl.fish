@@ -122,7 +122,7 @@ complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_opti
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs"' -l 'max-tx-rate' -d 'VF transmit limit in Mbps, 0 for none.' -rfka ''
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" mtu' -l 'mtu' -d 'The PF\'s MTU.' -rfka ''
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" timeout' -l 'timeout' -d 'Seconds to wait for the kernel, the VF drivers and udev.' -rfka ''
-complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" wait-for-pf' -l 'wait-for-pf' -d 'Wait (within --timeout) for the PF\'s driver, as at boot.'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" wait-for-pf' -l 'wait-for-pf' -d 'Wait (within --timeout) for the PF\'s driver and interface, as at boot.'
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" force' -l 'force' -d 'Change the VF count even when VFs are in use.'
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" dry-run' -l 'dry-run' -d 'Print what would change and change nothing.'
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl create-vfs" version' -l 'version' -d 'Show the version.'

@@ -123,7 +123,7 @@ _sriovctl_create-vfs() {
         '*--max-tx-rate[VF transmit limit in Mbps, 0 for none.]:\[INDEX=\]MBPS:'
         '--mtu[The PF'\''s MTU.]:BYTES:'
         '--timeout[Seconds to wait for the kernel, the VF drivers and udev.]:SECONDS:'
-        '--wait-for-pf[Wait (within --timeout) for the PF'\''s driver, as at boot.]'
+        '--wait-for-pf[Wait (within --timeout) for the PF'\''s driver and interface, as at boot.]'
         '--force[Change the VF count even when VFs are in use.]'
         '--dry-run[Print what would change and change nothing.]'
         '--version[Show the version.]'
