@@ -165,6 +165,43 @@ final class PersistCommandTests: XCTestCase {
     assertCleanFailure(both, status: 64, mentioning: ["--install and --remove"])
   }
 
+  /// 99-default.link belongs to another package: only its naming settings are carried over, and
+  /// nothing in it can break or inject into the .link file sriovctl writes (found by fuzzing).
+  func testTheDefaultLinkFileCarriesOnlyItsNamingSettings() throws {
+    let root = try x710()
+    let directory = root + "/usr/lib/systemd/network"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let hostile = """
+      [Match]
+      OriginalName=*
+
+      [Link]
+      NamePolicy=keep kernel database onboard slot path
+      N\u{0}mePolicy=path
+      no equals sign here
+      SR-IOVVirtualFunctions=64
+      MACAddressPolicy=persistent
+      AlternativeNamesPolicy=database %s "quoted"
+      [SR-IOV
+      Name=  lan0  
+
+      """
+    try hostile.write(toFile: directory + "/99-default.link", atomically: false, encoding: .utf8)
+    let run = try sriovctl(["persist", "ens1f0", "--method", "link", "--count", "2", "--root", root])
+    XCTAssertEqual(run.status, 0, run.stderr)
+    let body = run.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n")
+    XCTAssertEqual(
+      body,
+      """
+      [Match]
+      Path=pci-0000:3b:00.0
+      [Link]
+      NamePolicy=keep kernel database onboard slot path
+      MACAddressPolicy=persistent
+      SR-IOVVirtualFunctions=2
+      """)
+  }
+
   func testOldSystemdGetsAnotherMethodSuggested() throws {
     let root = try x710()
     try FileManager.default.createDirectory(atPath: root + "/usr/lib/systemd", withIntermediateDirectories: true)

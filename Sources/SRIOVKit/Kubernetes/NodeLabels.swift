@@ -117,6 +117,8 @@ public struct NodeLabeling: Sendable {
     case unreadable(String)
     case invalidPrefix(String)
     case noNodeName
+    /// A fact of the host that cannot be a label (a count the inventory should have refused).
+    case invalidFact(String, String)
 
     public var description: String {
       switch self {
@@ -130,6 +132,8 @@ public struct NodeLabeling: Sendable {
         return "--prefix '\(prefix)' is not a label prefix (a DNS subdomain followed by '/', like sriovctl.io/)"
       case .noNodeName:
         return "this host's name is not a valid node name; give it with --node"
+      case .invalidFact(let key, let value):
+        return "the host's \(key) is '\(value)', which is not a label value; see 'sriovctl list'"
       }
     }
   }
@@ -183,7 +187,15 @@ public struct NodeLabeling: Sendable {
       (prefix + "total-vfs", String(pfs.reduce(0) { $0 + $1.totalVFs })),
     ]
     if !vendors.isEmpty { facts.append((prefix + "nic-vendor", vendors)) }
-    var result = facts.map { (LabelKey($0.0)!, LabelValue($0.1)!) }
+    // Counts come from validated sysfs values; a label that still cannot be formed is an error,
+    // never a trap.
+    var result: [(LabelKey, LabelValue)] = []
+    for (key, value) in facts {
+      guard let labelKey = LabelKey(key), let labelValue = LabelValue(value) else {
+        throw Failure.invalidFact(key, value)
+      }
+      result.append((labelKey, labelValue))
+    }
     for (key, value) in extra {
       result.removeAll { $0.0 == key }
       result.append((key, value))

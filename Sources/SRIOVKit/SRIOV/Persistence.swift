@@ -310,20 +310,31 @@ public enum Persistence {
     return text
   }
 
-  /// The [Link] settings of the root's 99-default.link, or systemd's defaults.
-  private static func defaultLinkSettings(_ root: HostRoot) -> [String] {
+  /// The [Link] settings of 99-default.link that decide names and MACs, carried into our .link
+  /// file because the first matching .link file wins (systemd.link(5)).
+  static let namingKeys: Set<String> = [
+    "NamePolicy", "Name", "AlternativeNamesPolicy", "AlternativeName", "MACAddressPolicy",
+  ]
+
+  /// The naming settings of the root's 99-default.link, or systemd's defaults. Only `Key=Value`
+  /// lines of ``namingKeys`` with plain printable values are kept: the file is another package's,
+  /// and whatever it holds must not break or inject into the file sriovctl writes.
+  static func defaultLinkSettings(_ root: HostRoot) -> [String] {
     for path in ["/etc/systemd/network/99-default.link", "/usr/lib/systemd/network/99-default.link", "/lib/systemd/network/99-default.link"] {
       guard let bytes = try? root.readBytes(path, limit: 64 * 1024) else { continue }
       var inLink = false
       var settings: [String] = []
-      for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-        let trimmed = line.trimmingCharacters(in: " \t")
+      for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        let trimmed = line.trimmingCharacters(in: " \t\r")
         if trimmed.hasPrefix("[") { inLink = trimmed == "[Link]"; continue }
-        if inLink, !trimmed.isEmpty, !trimmed.hasPrefix("#"), !trimmed.hasPrefix(";"),
-          trimmed.allSatisfy({ $0.isASCII && $0 != "\"" && $0 != "%" && $0 != "$" })
-        {
-          settings.append(trimmed)
+        guard inLink, let equals = trimmed.firstIndex(of: "=") else { continue }
+        let key = trimmed[..<equals].trimmingCharacters(in: " \t")
+        let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: " \t")
+        let plain = value.unicodeScalars.allSatisfy {
+          $0.value >= 0x20 && $0.value < 0x7f && !"\"'%$\\".unicodeScalars.contains($0)
         }
+        guard namingKeys.contains(key), !value.isEmpty, plain else { continue }
+        settings.append("\(key)=\(value)")
       }
       return settings
     }
