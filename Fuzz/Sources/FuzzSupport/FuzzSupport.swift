@@ -36,11 +36,11 @@ public let scratchRoot: (root: HostRoot, path: String) = {
 
 /// Replaces a file of the scratch root.
 public func writeScratch(_ hostPath: String, _ bytes: UnsafeRawBufferPointer) {
-  FileManager.default.createFile(atPath: scratchRoot.path + hostPath, contents: Data(bytes))
+  _ = FileManager.default.createFile(atPath: scratchRoot.path + hostPath, contents: Data(bytes))
 }
 
 /// Parses option lines (`vlan 2=100`, `count 4`) the way `sriovctl create-vfs` does (Sources/sriovctl/VFOptions.swift).
-public func request(_ lines: [Substring], pf: PFSelector = .address(PCIAddress(bus: 0x3b, device: 0, function: 0))) throws -> VFRequest? {
+public func request(_ lines: [Substring], pf: PFSelector = .address(PCIAddress("0000:3b:00.0")!)) throws -> VFRequest? {
   var options: [String: [String]] = [:]
   for line in lines {
     let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)

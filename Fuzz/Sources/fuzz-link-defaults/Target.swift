@@ -8,7 +8,7 @@ import SRIOVKit
 public func fuzzLinkDefaults(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
   let body = UnsafeRawBufferPointer(start: data, count: size)
   writeScratch("/etc/systemd/network/99-default.link", body)
-  let request = VFRequest(pf: .address(PCIAddress(bus: 0x3b, device: 0, function: 0)), count: 2)
+  let request = VFRequest(pf: .address(PCIAddress("0000:3b:00.0")!), count: 2)
   guard let rendered = try? Persistence.render(request, method: .link, root: scratchRoot.root).content else {
     return 0
   }
