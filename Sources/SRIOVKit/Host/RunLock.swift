@@ -78,24 +78,22 @@ final class RunLock {
   private static func wait(_ fd: Int32, until deadline: Deadline) throws {
     let copy = dup(fd)
     guard copy >= 0 else { throw HostError.writeFailed(path, value: "(lock)", errno: errno) }
-    let job = LockJob(fd: copy)
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(job).toOpaque()
-    let started = pthread_create(&thread, nil, { raw in
-      let job = Unmanaged<LockJob>.fromOpaque(raw!).takeRetainedValue()
-      job.run()
-      return nil
-    }, context)
-    guard started == 0 else {
-      Unmanaged<LockJob>.fromOpaque(context).release()
+    let outcome = BoundedCall.run(until: deadline) {
+      defer { close(copy) }
+      while flock(copy, LOCK_EX) != 0 {
+        if errno == EINTR { continue }
+        return errno
+      }
+      return 0
+    }
+    switch outcome {
+    case .returned(0): return
+    case .returned(let code): throw HostError.writeFailed(path, value: "(lock)", errno: code)
+    case .timedOut: throw HostError.lockTimeout(path, holder: nil, seconds: 0)
+    case .notStarted(let code):
       close(copy)
-      throw HostError.writeFailed(path, value: "(lock)", errno: started)
+      throw HostError.writeFailed(path, value: "(lock)", errno: code)
     }
-    pthread_detach(thread)
-    guard job.wait(until: deadline) else {
-      throw HostError.lockTimeout(path, holder: nil, seconds: 0)
-    }
-    if job.errorCode != 0 { throw HostError.writeFailed(path, value: "(lock)", errno: job.errorCode) }
   }
 
   /// The PID holding the lock: from the kernel's `/proc/locks` of the machine sriovctl runs on
@@ -125,43 +123,6 @@ final class RunLock {
     let text = String(decoding: buffer[0..<n], as: UTF8.self).trimmingSuffix()
     guard let pid = Int32(text), pid > 0 else { return nil }
     return pid
-  }
-}
-
-/// One blocking flock(2), its result, and a semaphore the waiting thread sleeps on.
-private final class LockJob: @unchecked Sendable {
-  let fd: Int32
-  private(set) var errorCode: Int32 = 0
-  private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-
-  init(fd: Int32) {
-    self.fd = fd
-    sem_init(semaphore, 0, 0)
-  }
-
-  deinit {
-    sem_destroy(semaphore)
-    semaphore.deallocate()
-  }
-
-  func run() {
-    while flock(fd, LOCK_EX) != 0 {
-      if errno == EINTR { continue }
-      errorCode = errno
-      break
-    }
-    close(fd)
-    sem_post(semaphore)
-  }
-
-  /// Whether the flock returned before the deadline.
-  func wait(until deadline: Deadline) -> Bool {
-    var until = deadline.realtime()
-    while sem_timedwait(semaphore, &until) != 0 {
-      if errno == EINTR { continue }
-      return false
-    }
-    return true
   }
 }
 

@@ -67,63 +67,23 @@ public enum NumVFs {
     } catch HostError.writeFailed(_, _, let code) {
       return .failed(code)
     }
-    let job = WriteJob(fd: fd, value: "\(count)\n")
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(job).toOpaque()
-    let started = pthread_create(&thread, nil, { raw in
-      let job = Unmanaged<WriteJob>.fromOpaque(raw!).takeRetainedValue()
-      job.run()
-      return nil
-    }, context)
-    guard started == 0 else {
-      Unmanaged<WriteJob>.fromOpaque(context).release()
-      job.run()
-      return job.outcome
+    let bytes = Array("\(count)\n".utf8)
+    let outcome = BoundedCall.run(until: deadline) {
+      defer { close(fd) }
+      var n: Int
+      repeat {
+        n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+      } while n < 0 && errno == EINTR
+      return n < 0 ? errno : 0
     }
-    pthread_detach(thread)
-    return job.wait(until: deadline)
-  }
-}
-
-/// One write to a descriptor it then closes, its result, and a semaphore the waiting thread
-/// sleeps on.
-private final class WriteJob: @unchecked Sendable {
-  let fd: Int32
-  let value: String
-  private var errorCode: Int32 = 0
-  private let semaphore = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-
-  init(fd: Int32, value: String) {
-    self.fd = fd
-    self.value = value
-    sem_init(semaphore, 0, 0)
-  }
-
-  deinit {
-    sem_destroy(semaphore)
-    semaphore.deallocate()
-  }
-
-  func run() {
-    let bytes = Array(value.utf8)
-    var n: Int
-    repeat {
-      n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-    } while n < 0 && errno == EINTR
-    if n < 0 { errorCode = errno }
-    close(fd)
-    sem_post(semaphore)
-  }
-
-  var outcome: NumVFs.WriteOutcome { errorCode == 0 ? .done : .failed(errorCode) }
-
-  func wait(until deadline: Deadline) -> NumVFs.WriteOutcome {
-    var until = deadline.realtime()
-    while sem_timedwait(semaphore, &until) != 0 {
-      if errno == EINTR { continue }
-      return .hung
+    switch outcome {
+    case .returned(0): return .done
+    case .returned(let code): return .failed(code)
+    case .timedOut: return .hung
+    case .notStarted(let code):
+      close(fd)
+      return .failed(code)
     }
-    return outcome
   }
 }
 
