@@ -47,6 +47,25 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
   }
 }
 
+extension HostError {
+  /// A value read from the host as it may be quoted in a one-line message: control characters
+  /// and line separators escaped, at most 40 characters. Every message that quotes tree data
+  /// (sysfs values, link targets, entry names, the kernel release) goes through this.
+  public static func quoted(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars.prefix(40) {
+      if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
+        || scalar == "\u{2028}" || scalar == "\u{2029}"
+      {
+        out += "\\u{" + String(scalar.value, radix: 16) + "}"
+      } else {
+        out.unicodeScalars.append(scalar)
+      }
+    }
+    return text.unicodeScalars.count > 40 ? out + "..." : out
+  }
+}
+
 /// The one place errno values become words.
 public enum Errno {
   /// `strerror` text with the symbolic name, e.g. `Permission denied (EACCES)`.

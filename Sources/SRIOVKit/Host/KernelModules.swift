@@ -38,7 +38,7 @@ public final class KernelModules {
       // It becomes a path component (/lib/modules/RELEASE): a name, or an error, never a path.
       guard HostRoot.isPathComponent(osrelease), osrelease.utf8.count <= 64 else {
         throw HostError.malformed(
-          "/proc/sys/kernel/osrelease", value: KernelModules.printable(osrelease),
+          "/proc/sys/kernel/osrelease", value: HostError.quoted(osrelease),
           expected: "a kernel release such as 6.1.0-18-amd64")
       }
       release = osrelease
@@ -160,13 +160,6 @@ public final class KernelModules {
       entry = kmod_list_next(list, current)
     }
     return names
-  }
-
-  /// A value for a one-line message: control characters and anything outside printable ASCII
-  /// as `?`, at most 64 characters.
-  static func printable(_ text: String) -> String {
-    let shown = String(decoding: text.utf8.prefix(64).map { $0 >= 0x20 && $0 < 0x7f ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
-    return text.utf8.count > 64 ? shown + "..." : shown
   }
 
   private static func withCStrings<R>(

@@ -103,12 +103,12 @@ public struct PCIDeviceAttributes: Sendable {
       // The kernel writes "virtfn%u" (drivers/pci/iov.c): no sign, no leading zero.
       guard let index = PCIDeviceAttributes.plainDecimal(digits), index < totalVFs else {
         throw FunctionProblem(
-          "\(PCIDeviceAttributes.shown(name)) is not a VF link the kernel makes: expected virtfnN, "
+          "\(HostError.quoted(name)) is not a VF link the kernel makes: expected virtfnN, "
             + (totalVFs > 0 ? "N from 0 to \(totalVFs - 1)" : "and sriov_totalvfs allows no VFs"))
       }
       guard let target = try root.linkName(dir + "/" + name), let vf = PCIAddress(sysfsName: target)
       else {
-        let target = ((try? root.readLink(dir + "/" + name)) ?? nil).map(PCIDeviceAttributes.shown)
+        let target = ((try? root.readLink(dir + "/" + name)) ?? nil).map(HostError.quoted)
         throw FunctionProblem(
           "\(name) " + (target.map { "points at '\($0)'" } ?? "is not a link")
             + ", expected a link to a PCI function's directory")
@@ -136,7 +136,7 @@ public struct PCIDeviceAttributes: Sendable {
     // MAX_NUMNODES is at most 1 << 10 (CONFIG_NODES_SHIFT).
     guard let node = PCIDeviceAttributes.plainDecimal(Substring(text)), node < 1024 else {
       throw HostError.malformed(
-        "numa_node", value: PCIDeviceAttributes.shown(text), expected: "-1 or a NUMA node from 0 to 1023")
+        "numa_node", value: HostError.quoted(text), expected: "-1 or a NUMA node from 0 to 1023")
     }
     return node
   }
@@ -146,7 +146,7 @@ public struct PCIDeviceAttributes: Sendable {
     guard let name = try root.linkName(directory(address) + "/iommu_group") else { return nil }
     guard let group = PCIDeviceAttributes.plainDecimal(Substring(name)) else {
       throw HostError.malformed(
-        "iommu_group", value: PCIDeviceAttributes.shown(name), expected: "a link to /sys/kernel/iommu_groups/N")
+        "iommu_group", value: HostError.quoted(name), expected: "a link to /sys/kernel/iommu_groups/N")
     }
     return group
   }
@@ -160,7 +160,7 @@ public struct PCIDeviceAttributes: Sendable {
     guard (1...8).contains(digits.count), digits.allSatisfy(\.isHexDigit),
       let value = Int(digits, radix: 16), value <= maximum
     else {
-      throw HostError.malformed(name, value: PCIDeviceAttributes.shown(text), expected: expected)
+      throw HostError.malformed(name, value: HostError.quoted(text), expected: expected)
     }
     return value
   }
@@ -171,7 +171,7 @@ public struct PCIDeviceAttributes: Sendable {
   {
     guard let text = try root.readAttribute(directory(address) + "/" + name) else { return nil }
     guard let value = PCIDeviceAttributes.plainDecimal(Substring(text)), range.contains(value) else {
-      throw HostError.malformed(name, value: PCIDeviceAttributes.shown(text), expected: expected)
+      throw HostError.malformed(name, value: HostError.quoted(text), expected: expected)
     }
     return value
   }
@@ -183,21 +183,5 @@ public struct PCIDeviceAttributes: Sendable {
       text == "0" || text.first != "0"
     else { return nil }
     return Int(text)
-  }
-
-  /// A value as it may be quoted in a one-line message: control characters escaped, at most 40
-  /// characters.
-  public static func shown(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars.prefix(40) {
-      if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
-        || scalar == "\u{2028}" || scalar == "\u{2029}"
-      {
-        out += "\\u{" + String(scalar.value, radix: 16) + "}"
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
-    }
-    return text.unicodeScalars.count > 40 ? out + "..." : out
   }
 }

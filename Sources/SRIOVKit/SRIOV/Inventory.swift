@@ -55,7 +55,7 @@ public struct Inventory: Sendable {
       guard let address = PCIAddress(sysfsName: name) else {
         malformed.append(
           MalformedFunction(
-            entry: PCIDeviceAttributes.shown(name), address: nil,
+            entry: HostError.quoted(name), address: nil,
             problems: [
               "not a PCI function: the kernel names each entry DDDD:BB:DD.F (device 00-1f, function 0-7)"
             ]))
