@@ -170,9 +170,8 @@ public enum VFCreation {
   /// already exists (drivers/base/dd.c `really_probe`), so at boot the link alone is too early.
   private static func makesInterface(_ pf: PhysicalFunction, root: HostRoot) throws -> Bool {
     guard let driver = pf.driver, !(DriverName(driver)?.isUserspaceIO ?? false) else { return false }
-    let path = PCIDeviceAttributes(root: root).directory(pf.address) + "/class"
-    guard let value = try root.readInteger(path), (0...0xFF_FFFF).contains(value) else { return false }
-    return value >> 8 == 0x0200
+    guard let classCode = try PCIDeviceAttributes(root: root).classCode(pf.address) else { return false }
+    return classCode >> 8 == 0x0200
   }
 
   /// What create-vfs still waits for once `count` VFs should exist on `pf`, as sentences; empty
@@ -226,6 +225,8 @@ public enum VFCreation {
     /// The PF's interface, by which netlink finds it (its name could change; its index cannot).
     var ifindex: Int32?
     var actions: [String] = []
+    /// With `--mac auto`: the PF's MAC the VF addresses derive from, read once before any change.
+    var macBase: MACAddress?
     /// Set while `sriov_drivers_autoprobe` is held at 0 so that new VFs wait for --driver.
     var suspendedAutoprobe = false
 
@@ -299,7 +300,7 @@ public enum VFCreation {
         throw VFCreationError.noInterface(pf: pf.address)
       }
       // Before any change: --mac auto that cannot be honoured must not leave VFs half made.
-      if request.macs == .auto, count > 0, let interface { _ = try autoMACBase(interface) }
+      if request.macs == .auto, count > 0, let interface { macBase = try autoMACBase(interface) }
       let previous = pf.numVFs
       defer {
         if suspendedAutoprobe { try? root.writeAttribute(directory + "/sriov_drivers_autoprobe", "1") }
@@ -564,10 +565,9 @@ public enum VFCreation {
       let ifindex = self.ifindex
       var current: [VFLinkSettings] = []
       if let links, let ifindex { current = try links.link(ifindex: ifindex).vfs }
-      let permanent = request.macs == .auto ? try autoMACBase(interface) : nil
       for index in 0..<request.count {
         let now = current.first { $0.index == index }
-        let wanted = requestedChanges(index, permanent)
+        let wanted = requestedChanges(index, macBase)
         for change in wanted where !(now.map { Run.satisfies($0, change) } ?? false) {
           let links = self.links
           try act("set VF \(index) \(change)") {
@@ -584,7 +584,7 @@ public enum VFCreation {
       let after = try links.link(ifindex: ifindex).vfs
       for index in 0..<request.count {
         guard let settings = after.first(where: { $0.index == index }) else { continue }
-        for change in requestedChanges(index, permanent) where !Run.satisfies(settings, change) {
+        for change in requestedChanges(index, macBase) where !Run.satisfies(settings, change) {
           throw VFCreationError.notApplied(vf: index, setting: change.description, reported: Run.reported(settings, change))
         }
       }
