@@ -239,8 +239,8 @@ _sriovctl_list() {
 _sriovctl_create-vfs() {
     repeating_flags=()
     non_repeating_flags=(--wait-for-pf --force --dry-run --version -h --help)
-    repeating_options=(--mac --vlan --trust --spoofchk --link-state --max-tx-rate)
-    non_repeating_options=(--root -o --output --count --driver --autoprobe --mtu --timeout)
+    repeating_options=(--driver --mac --vlan --trust --spoofchk --link-state --max-tx-rate)
+    non_repeating_options=(--root -o --output --count --autoprobe --mtu --timeout)
     __sriovctl_offer_flags_options 1
 
     # Offer option value completions
@@ -291,8 +291,8 @@ _sriovctl_create-vfs() {
 _sriovctl_persist() {
     repeating_flags=()
     non_repeating_flags=(--install --remove --version -h --help)
-    repeating_options=(--mac --vlan --trust --spoofchk --link-state --max-tx-rate)
-    non_repeating_options=(--root -o --output --method --count --driver --autoprobe --mtu --timeout)
+    repeating_options=(--driver --mac --vlan --trust --spoofchk --link-state --max-tx-rate)
+    non_repeating_options=(--root -o --output --method --count --autoprobe --mtu --timeout)
     __sriovctl_offer_flags_options 1
 
     # Offer option value completions

@@ -10,29 +10,37 @@ struct VFOptions: ParsableArguments {
     help: ArgumentHelp("The number of VFs, from 0 to the PF's total (required).", valueName: "N"))
   var count: Int?
 
-  @Option(help: ArgumentHelp("Bind every VF to this driver (vfio-pci for DPDK) through driver_override.", valueName: "DRIVER"))
-  var driver: String?
+  @Option(help: ArgumentHelp(
+    "Bind VFs to this driver (vfio-pci for DPDK) through driver_override, or to kernel: their own driver.",
+    valueName: "[INDEX=]DRIVER"))
+  var driver: [String] = []
 
   @Option(help: ArgumentHelp("Probe new VFs' drivers automatically (sriov_drivers_autoprobe).", valueName: "on|off"))
   var autoprobe: String?
 
-  @Option(help: ArgumentHelp("VF MAC: INDEX=MAC, or auto for stable addresses derived from the PF's permanent MAC.", valueName: "auto|INDEX=MAC"))
+  // The VF link settings: names, help and values from the one table, VFSetting.
+  @Option(name: .customLong(VFSetting.mac.longName), help: VFSetting.mac.argumentHelp)
   var mac: [String] = []
 
-  @Option(parsing: .unconditionalSingleValue, help: ArgumentHelp("VF VLAN ID, 0 for none.", valueName: "[INDEX=]VLAN"))
+  @Option(name: .customLong(VFSetting.vlan.longName), parsing: .unconditionalSingleValue, help: VFSetting.vlan.argumentHelp)
   var vlan: [String] = []
 
-  @Option(help: ArgumentHelp("Let the VF change its MAC and use promiscuous modes.", valueName: "[INDEX=]on|off"))
+  @Option(name: .customLong(VFSetting.trust.longName), help: VFSetting.trust.argumentHelp)
   var trust: [String] = []
 
-  @Option(help: ArgumentHelp("Drop frames the VF sends with a MAC other than its own.", valueName: "[INDEX=]on|off"))
+  @Option(name: .customLong(VFSetting.spoofCheck.longName), help: VFSetting.spoofCheck.argumentHelp)
   var spoofchk: [String] = []
 
-  @Option(name: .customLong("link-state"), help: ArgumentHelp("VF link: follow the PF, always up, or always down.", valueName: "[INDEX=]auto|enable|disable"))
+  @Option(name: .customLong(VFSetting.linkState.longName), help: VFSetting.linkState.argumentHelp)
   var linkState: [String] = []
 
-  @Option(name: .customLong("max-tx-rate"), parsing: .unconditionalSingleValue, help: ArgumentHelp("VF transmit limit in Mbps, 0 for none.", valueName: "[INDEX=]MBPS"))
+  @Option(name: .customLong(VFSetting.maxTxRate.longName), parsing: .unconditionalSingleValue, help: VFSetting.maxTxRate.argumentHelp)
   var maxTxRate: [String] = []
+
+  /// Each link setting's occurrences, by the table's setting.
+  private var linkSettings: [(VFSetting, [String])] {
+    [(.mac, mac), (.vlan, vlan), (.trust, trust), (.spoofCheck, spoofchk), (.linkState, linkState), (.maxTxRate, maxTxRate)]
+  }
 
   @Option(parsing: .unconditional, help: ArgumentHelp("The PF's MTU.", valueName: "BYTES"))
   var mtu: Int?
@@ -42,8 +50,7 @@ struct VFOptions: ParsableArguments {
 
   /// Whether any option but --count and --timeout was given.
   var hasSettings: Bool {
-    driver != nil || autoprobe != nil || !mac.isEmpty || !vlan.isEmpty || !trust.isEmpty || !spoofchk.isEmpty
-      || !linkState.isEmpty || !maxTxRate.isEmpty || mtu != nil
+    !driver.isEmpty || autoprobe != nil || linkSettings.contains { !$0.1.isEmpty } || mtu != nil
   }
 
   /// The options as a validated request; a bad value is a usage error (exit 64).
@@ -57,34 +64,30 @@ struct VFOptions: ParsableArguments {
   }
 
   private func parse(pf: PFSelector, count: Int, force: Bool, waitForPF: Bool) throws -> VFRequest {
-    func onOff(_ text: String) -> Bool? { parseOnOff(text) }
+    var settings: [VFSetting: PerVF<VFWanted>] = [:]
+    for (setting, occurrences) in linkSettings {
+      settings[setting] = try .parse(occurrences, option: setting.option, expected: setting.expected, setting.parse)
+    }
     var request = VFRequest(
       pf: pf, count: count,
-      driver: try driver.map { name in
-        guard let driver = DriverName(name) else {
-          throw VFRequestError.invalidValue(option: "--driver", value: name, expected: "a driver name such as vfio-pci")
-        }
-        return driver
-      },
+      drivers: try .parse(driver, option: "--driver", expected: VFDriver.expected, VFDriver.init),
       autoprobe: try autoprobe.map { text in
         guard let value = parseOnOff(text) else {
           throw VFRequestError.invalidValue(option: "--autoprobe", value: text, expected: "on or off")
         }
         return value
       },
-      macs: try MACRequest.parse(mac),
-      vlans: try .parse(vlan, option: "--vlan", expected: "a VLAN ID") { Int($0) },
-      trust: try .parse(trust, option: "--trust", expected: "on or off", onOff),
-      spoofCheck: try .parse(spoofchk, option: "--spoofchk", expected: "on or off", onOff),
-      linkState: try .parse(linkState, option: "--link-state", expected: "auto, enable or disable") {
-        VFLinkState(rawValue: $0)
-      },
-      maxTxRate: try .parse(maxTxRate, option: "--max-tx-rate", expected: VFRequest.rateExpectation) {
-        Int($0).flatMap { VFRequest.rateRange.contains($0) ? $0 : nil }
-      },
-      mtu: mtu, force: force, timeout: timeout)
+      settings: settings, mtu: mtu, force: force, timeout: timeout)
     request.waitForPF = waitForPF
     try request.validate()
     return request
   }
+}
+
+extension VFSetting {
+  /// The option's name without its dashes.
+  var longName: String { String(option.dropFirst(2)) }
+
+  /// The option's help: every setting takes a value for all VFs or INDEX=VALUE for one.
+  var argumentHelp: ArgumentHelp { ArgumentHelp(help, valueName: "[INDEX=]\(valueName)") }
 }

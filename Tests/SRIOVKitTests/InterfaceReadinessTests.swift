@@ -40,7 +40,7 @@ final class InterfaceReadinessTests: XCTestCase {
   }
 
   private func unready(interfacesExpected: Bool = true) throws -> [String] {
-    try VFCreation.unreadyVFs(pf: pf, count: 2, driver: "igbvf", interfacesExpected: interfacesExpected, root: root)
+    try VFCreation.unreadyVFs(pf: pf, count: 2, drivers: [0: "igbvf", 1: "igbvf"], interfacesExpected: interfacesExpected, root: root)
   }
 
   /// VF 1's eth1 was listed, then renamed away before its ifindex was read, and the kernel has
@@ -90,7 +90,7 @@ final class InterfaceReadinessTests: XCTestCase {
 
   func testAVFBoundElsewhereOrMissingIsNamed() throws {
     XCTAssertEqual(
-      try VFCreation.unreadyVFs(pf: pf, count: 3, driver: "vfio-pci", interfacesExpected: true, root: root),
+      try VFCreation.unreadyVFs(pf: pf, count: 3, drivers: [0: "vfio-pci", 1: "vfio-pci", 2: "vfio-pci"], interfacesExpected: true, root: root),
       [
         "VF 0 (0000:01:10.0) is not bound to vfio-pci", "VF 1 (0000:01:10.2) is not bound to vfio-pci",
         "VF 2 was not created",

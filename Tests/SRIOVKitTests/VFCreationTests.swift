@@ -71,10 +71,10 @@ final class VFCreationTests: XCTestCase {
   }
 
   func testSettingsDriverAndAutoprobeArePlannedPerVF() throws {
-    var request = VFRequest(pf: port1, count: 2, driver: DriverName("vfio-pci"), autoprobe: false)
-    request.vlans = PerVF(all: 100, byIndex: [1: 200])
-    request.trust = PerVF(byIndex: [0: true])
-    request.macs = .explicit([1: MACAddress("02:00:00:00:00:01")!])
+    var request = VFRequest(pf: port1, count: 2, drivers: PerVF(all: .named(DriverName("vfio-pci")!)), autoprobe: false)
+    request[.vlan] = PerVF(all: .value(.vlan(100)), byIndex: [1: .value(.vlan(200))])
+    request[.trust] = PerVF(byIndex: [0: .value(.trust(true))])
+    request[.mac] = PerVF(byIndex: [1: .value(.mac(MACAddress("02:00:00:00:00:01")!))])
     let result = try plan(request, try x710())
     XCTAssertEqual(
       result.actions,
@@ -85,6 +85,52 @@ final class VFCreationTests: XCTestCase {
         "set VF 0 vlan 100", "set VF 0 trust on",
         "set VF 1 mac 02:00:00:00:00:01", "set VF 1 vlan 200",
       ])
+  }
+
+  func testDriversArePlannedPerRangeOfVFs() throws {
+    var request = VFRequest(pf: port1, count: 4)
+    request.drivers = PerVF(byIndex: [0: .named(DriverName("vfio-pci")!), 1: .named(DriverName("vfio-pci")!), 2: .kernel, 3: .kernel])
+    XCTAssertEqual(
+      try plan(request, try x710()).actions,
+      [
+        "create 4 VFs: write 4 to sriov_numvfs",
+        "bind VFs 0-1 to vfio-pci (driver_override)",
+        "bind VFs 2-3 to their own kernel driver",
+      ])
+    XCTAssertEqual(
+      request.createArguments(),
+      ["--count", "4", "--driver", "0=vfio-pci", "--driver", "1=vfio-pci", "--driver", "2=kernel", "--driver", "3=kernel"])
+  }
+
+  func testTheSettingTableParsesWhatItRenders() throws {
+    let samples: [VFSetting: [String]] = [
+      .mac: ["auto", "02:aa:bb:cc:dd:ee"], .vlan: ["0", "4094"], .trust: ["on", "off"], .spoofCheck: ["on", "off"],
+      .linkState: ["auto", "enable", "disable"], .maxTxRate: ["0", "4294967295"],
+    ]
+    for setting in VFSetting.allCases {
+      for text in samples[setting]! {
+        let wanted = try XCTUnwrap(setting.parse(text), "\(setting) \(text)")
+        XCTAssertEqual(wanted.text, text)
+        XCTAssertTrue(wanted.isValid(for: setting))
+        if case .value(let change) = wanted {
+          XCTAssertEqual(change.setting, setting)
+          XCTAssertEqual(change.description, "\(setting.ipLinkKeyword) \(text)")
+        }
+      }
+    }
+    for (setting, bad) in [(VFSetting.vlan, "4095"), (.vlan, "-1"), (.mac, "01:00:5e:00:00:01"), (.mac, "00:00:00:00:00:00"),
+      (.trust, "yes"), (.linkState, "up"), (.maxTxRate, "4294967296")] {
+      XCTAssertNil(setting.parse(bad), "\(setting) \(bad)")
+    }
+    XCTAssertEqual(VFSetting.allCases.map(\.option), ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state", "--max-tx-rate"])
+    XCTAssertEqual(VFSetting.allCases.filter { $0.persistMethods.contains(.link) }.compactMap(\.linkFileKey),
+      ["MACAddress", "VLANId", "Trust", "MACSpoofCheck", "LinkState"])
+    let change = VFLinkChange.vlan(100)
+    let settings = VFLinkSettings(index: 0, mac: nil, vlan: 0, trust: nil, spoofCheck: true, linkState: nil, maxTxRate: nil)
+    XCTAssertFalse(change.isSatisfied(by: settings))
+    XCTAssertEqual(change.reported(in: settings), "vlan 0")
+    XCTAssertEqual(VFLinkChange.trust(true).reported(in: settings), "no trust setting")
+    XCTAssertTrue(VFLinkChange.spoofCheck(true).isSatisfied(by: settings))
   }
 
   func testRequestsAreValidatedBeforeAnythingIsRead() {
@@ -98,19 +144,25 @@ final class VFCreationTests: XCTestCase {
     }
     XCTAssertEqual(message(VFRequest(pf: port0, count: -1)), "--count '-1': expected a number of VFs, 0 or more")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 2, vlans: PerVF(byIndex: [2: 5]))),
+      message(VFRequest(pf: port0, count: 2, settings: [.vlan: PerVF(byIndex: [2: .value(.vlan(5))])])),
       "--vlan names VF 2, but only VFs 0 to 1 will exist (--count 2)")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 0, trust: PerVF(byIndex: [0: true]))),
+      message(VFRequest(pf: port0, count: 0, settings: [.trust: PerVF(byIndex: [0: .value(.trust(true))])])),
       "--trust names VF 0, but --count 0 removes every VF")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 2, vlans: PerVF(all: 4095))),
+      message(VFRequest(pf: port0, count: 2, settings: [.vlan: PerVF(all: .value(.vlan(4095)))])),
       "--vlan '4095': expected a VLAN ID from 0 (none) to 4094")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 2, macs: .explicit([0: MACAddress("01:00:5e:00:00:01")!]))),
-      "--mac '0=01:00:5e:00:00:01': expected a unicast, non-zero MAC address")
+      message(VFRequest(pf: port0, count: 2, settings: [.mac: PerVF(byIndex: [0: .value(.mac(MACAddress("01:00:5e:00:00:01")!))])])),
+      "--mac '0=01:00:5e:00:00:01': expected auto or a unicast, non-zero MAC address (02:11:22:33:44:55)")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 2, macs: .explicit([0: MACAddress("02:00:00:00:00:01")!, 1: MACAddress("02:00:00:00:00:01")!]))),
+      message(VFRequest(pf: port0, count: 2, settings: [.vlan: PerVF(all: .value(.trust(true)))])),
+      "--vlan 'on': expected a VLAN ID from 0 (none) to 4094", "a value of another setting")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, drivers: PerVF(byIndex: [3: .kernel]))),
+      "--driver names VF 3, but only VFs 0 to 1 will exist (--count 2)")
+    XCTAssertEqual(
+      message(VFRequest(pf: port0, count: 2, settings: [.mac: PerVF(byIndex: [0: .value(.mac(MACAddress("02:00:00:00:00:01")!)), 1: .value(.mac(MACAddress("02:00:00:00:00:01")!))])])),
       "--mac '(repeated)': expected a different address for each VF")
     XCTAssertEqual(message(VFRequest(pf: port0, count: 2, mtu: 20)), "--mtu '20': expected an MTU from 68 to 65535")
     XCTAssertEqual(message(VFRequest(pf: port0, count: 2, timeout: 0)), "--timeout '0.0': expected seconds, more than 0 and at most 3600")
@@ -118,10 +170,10 @@ final class VFCreationTests: XCTestCase {
     XCTAssertEqual(
       message(VFRequest(pf: port0, count: Int.max)), "--count '\(Int.max)': expected a number of VFs from 0 to 65535 (the PCIe limit)")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 2, maxTxRate: PerVF(byIndex: [1: 4_294_967_296]))),
-      "--max-tx-rate '4294967296': expected a rate in Mbps from 0 (none) to 4294967295")
+      message(VFRequest(pf: port0, count: 2, settings: [.maxTxRate: PerVF(byIndex: [1: .value(.maxTxRate(4_294_967_296))])])),
+      "--max-tx-rate '1=4294967296': expected a rate in Mbps from 0 (none) to 4294967295")
     XCTAssertEqual(
-      message(VFRequest(pf: port0, count: 2, maxTxRate: PerVF(all: -1))),
+      message(VFRequest(pf: port0, count: 2, settings: [.maxTxRate: PerVF(all: .value(.maxTxRate(-1)))])),
       "--max-tx-rate '-1': expected a rate in Mbps from 0 (none) to 4294967295")
     for timeout in [Double.nan, .infinity, -.infinity, 3600.5] {
       XCTAssertTrue(message(VFRequest(pf: port0, count: 2, timeout: timeout)).hasPrefix("--timeout"), "\(timeout)")
@@ -133,17 +185,22 @@ final class VFCreationTests: XCTestCase {
     XCTAssertEqual(vlans.value(for: 0), 100)
     XCTAssertEqual(vlans.value(for: 3), 200)
     XCTAssertThrowsError(try PerVF<Int>.parse(["x=1"], option: "--vlan", expected: "a VLAN ID") { Int($0) }) { error in
-      XCTAssertEqual("\(error)", "--vlan 'x=1': expected INDEX=a VLAN ID with a VF index")
+      XCTAssertEqual("\(error)", "--vlan 'x=1': expected INDEX=VALUE with a VF index from 0 to 65534")
     }
     XCTAssertThrowsError(try PerVF<Int>.parse(["1", "2"], option: "--vlan", expected: "a VLAN ID") { Int($0) }) { error in
       XCTAssertEqual("\(error)", "--vlan '2': expected one value for all VFs")
     }
-    XCTAssertEqual(try MACRequest.parse([]), .unchanged)
-    XCTAssertEqual(try MACRequest.parse(["auto"]), .auto)
-    XCTAssertEqual(try MACRequest.parse(["1=02:AA:bb:cc:dd:ee"]), .explicit([1: MACAddress("02:aa:bb:cc:dd:ee")!]))
-    XCTAssertThrowsError(try MACRequest.parse(["02:aa:bb:cc:dd:ee"]))
-    XCTAssertThrowsError(try MACRequest.parse(["auto", "1=02:aa:bb:cc:dd:ee"]))
-    XCTAssertThrowsError(try MACRequest.parse(["1=02:aa:bb:cc:dd"]))
+    func macs(_ occurrences: [String]) throws -> PerVF<VFWanted> {
+      let parsed = try PerVF<VFWanted>.parse(occurrences, option: "--mac", expected: VFSetting.mac.expected, VFSetting.mac.parse)
+      try VFRequest(pf: port0, count: 4, settings: [.mac: parsed]).validate()
+      return parsed
+    }
+    XCTAssertEqual(try macs([]), PerVF())
+    XCTAssertEqual(try macs(["auto"]), PerVF(all: .derivedMAC))
+    XCTAssertEqual(try macs(["1=02:AA:bb:cc:dd:ee"]), PerVF(byIndex: [1: .value(.mac(MACAddress("02:aa:bb:cc:dd:ee")!))]))
+    XCTAssertEqual(try macs(["2=auto", "1=02:aa:bb:cc:dd:ee"]).value(for: 2), .derivedMAC, "auto per VF")
+    XCTAssertThrowsError(try macs(["02:aa:bb:cc:dd:ee"]), "one address for every VF")
+    XCTAssertThrowsError(try macs(["1=02:aa:bb:cc:dd"]))
   }
 
   func testAutoMACsAreStableLocallyAdministeredAndDistinct() {

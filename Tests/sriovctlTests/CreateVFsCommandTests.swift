@@ -88,7 +88,7 @@ final class CreateVFsCommandTests: XCTestCase {
     let cases: [([String], Int32, String)] = [
       (["create-vfs", "ens1f0"], 64, "Missing expected argument '--count <N>'"),
       (["create-vfs", "ens1f0", "--count", "two"], 64, "'two'"),
-      (["create-vfs", "ens1f0", "--count", "2", "--vlan", "1=5000"], 64, "--vlan '5000': expected a VLAN ID from 0 (none) to 4094"),
+      (["create-vfs", "ens1f0", "--count", "2", "--vlan", "1=5000"], 64, "--vlan '1=5000': expected a VLAN ID from 0 (none) to 4094"),
       (["create-vfs", "ens1f0", "--count", "2", "--mac", "5=02:00:00:00:00:01"], 64, "--mac names VF 5"),
       (["create-vfs", "ens1f0", "--count", "2", "--trust", "yes"], 64, "--trust 'yes': expected on or off"),
       (["create-vfs", "ens1f0", "--count", "2", "--driver", "vfio pci"], 64, "--driver 'vfio pci'"),

@@ -157,7 +157,7 @@ final class UsageContractTests: XCTestCase {
       (["--count", "2", "--max-tx-rate", "4294967296"], "--max-tx-rate '4294967296': expected a rate in Mbps from 0 (none) to 4294967295"),
       (["--count", "2", "--max-tx-rate", "1=9223372036854775807"], "--max-tx-rate '1=9223372036854775807'"),
       (["--count", "65536"], "--count '65536': expected a number of VFs from 0 to 65535"),
-      (["--count", "2", "--vlan", "70000=1"], "--vlan '70000=1': expected INDEX=a VLAN ID with a VF index"),
+      (["--count", "2", "--vlan", "70000=1"], "--vlan '70000=1': expected INDEX=VALUE with a VF index from 0 to 65534"),
       (["--count", "2", "--timeout", "inf"], "--timeout 'inf'"),
       (["--count", "2", "--timeout", "1e300"], "--timeout '1e+300'"),
     ]

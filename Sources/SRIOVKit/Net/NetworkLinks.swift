@@ -38,6 +38,19 @@ public struct VFLinkSettings: Sendable, Equatable {
   public var linkState: VFLinkState?
   /// Mbps; 0 for no limit.
   public var maxTxRate: Int?
+
+  public init(
+    index: Int, mac: MACAddress? = nil, vlan: Int = 0, trust: Bool? = nil, spoofCheck: Bool? = nil,
+    linkState: VFLinkState? = nil, maxTxRate: Int? = nil
+  ) {
+    self.index = index
+    self.mac = mac
+    self.vlan = vlan
+    self.trust = trust
+    self.spoofCheck = spoofCheck
+    self.linkState = linkState
+    self.maxTxRate = maxTxRate
+  }
 }
 
 /// A network interface as rtnetlink reports it.
@@ -51,7 +64,7 @@ public struct NetworkLink: Sendable, Equatable {
 }
 
 /// A change to one VF (`ip link set PF vf N ...`); one setting per request, so an error names it.
-public enum VFLinkChange: Sendable, Equatable, CustomStringConvertible {
+public enum VFLinkChange: Sendable, Hashable, CustomStringConvertible {
   case mac(MACAddress)
   case vlan(Int)
   case trust(Bool)
@@ -59,16 +72,8 @@ public enum VFLinkChange: Sendable, Equatable, CustomStringConvertible {
   case linkState(VFLinkState)
   case maxTxRate(Int)
 
-  public var description: String {
-    switch self {
-    case .mac(let mac): return "mac \(mac)"
-    case .vlan(let vlan): return "vlan \(vlan)"
-    case .trust(let on): return "trust \(on ? "on" : "off")"
-    case .spoofCheck(let on): return "spoofchk \(on ? "on" : "off")"
-    case .linkState(let state): return "state \(state.rawValue)"
-    case .maxTxRate(let rate): return "max_tx_rate \(rate)"
-    }
-  }
+  /// As `ip link set PF vf N` writes it: `vlan 100`, `state auto`.
+  public var description: String { "\(setting.ipLinkKeyword) \(valueText)" }
 }
 
 /// rtnetlink through libnl-route-3: links, VF settings, addresses. This is the only file that

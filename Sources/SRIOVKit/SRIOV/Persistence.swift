@@ -297,12 +297,9 @@ public enum Persistence {
     text += "SR-IOVVirtualFunctions=\(request.count)\n"
     for index in 0..<request.count {
       var lines: [String] = []
-      if case .explicit(let macs) = request.macs, let mac = macs[index] { lines.append("MACAddress=\(mac)") }
-      if let vlan = request.vlans.value(for: index) { lines.append("VLANId=\(vlan)") }
-      if let trust = request.trust.value(for: index) { lines.append("Trust=\(trust ? "yes" : "no")") }
-      if let check = request.spoofCheck.value(for: index) { lines.append("MACSpoofCheck=\(check ? "yes" : "no")") }
-      if let state = request.linkState.value(for: index) {
-        lines.append("LinkState=\(state == .auto ? "auto" : state == .enable ? "yes" : "no")")
+      for setting in VFSetting.allCases {
+        guard let key = setting.linkFileKey, case .value(let change)? = request[setting].value(for: index) else { continue }
+        lines.append("\(key)=\(change.linkFileValue)")
       }
       guard !lines.isEmpty else { continue }
       text += "\n[SR-IOV]\nVirtualFunction=\(index)\n" + lines.map { "\($0)\n" }.joined()
@@ -357,10 +354,11 @@ public enum Persistence {
     case .udev:
       extra = request.unsupportedOptions(keeping: ["--autoprobe"])
     case .link:
-      extra = request.unsupportedOptions(keeping: ["--mac", "--vlan", "--trust", "--spoofchk", "--link-state"])
-      if request.macs == .auto { extra.append("--mac auto") }
+      extra = request.unsupportedOptions(
+        keeping: Set(VFSetting.allCases.filter { $0.persistMethods.contains(.link) }.map(\.option)))
+      if request.wantsDerivedMAC { extra.append("--mac auto") }
     }
-    if request.driver != nil { extra.append("--driver") }
+    if !request.drivers.isEmpty { extra.append("--driver") }
     guard extra.isEmpty else { throw PersistError.unsupported(method, extra) }
   }
 
@@ -390,23 +388,13 @@ extension VFRequest {
   /// The create-vfs options (after the PF) that reproduce this request, in a fixed order.
   public func createArguments() -> [String] {
     var arguments = ["--count", String(count)]
-    if let driver { arguments += ["--driver", driver.description] }
-    if let autoprobe { arguments += ["--autoprobe", autoprobe ? "on" : "off"] }
-    switch macs {
-    case .unchanged: break
-    case .auto: arguments += ["--mac", "auto"]
-    case .explicit(let macs):
-      for index in macs.keys.sorted() { arguments += ["--mac", "\(index)=\(macs[index]!)"] }
-    }
     func perVF<V>(_ option: String, _ values: PerVF<V>, _ text: (V) -> String) {
       if let all = values.all { arguments += [option, text(all)] }
       for index in values.byIndex.keys.sorted() { arguments += [option, "\(index)=\(text(values.byIndex[index]!))"] }
     }
-    perVF("--vlan", vlans) { String($0) }
-    perVF("--trust", trust) { $0 ? "on" : "off" }
-    perVF("--spoofchk", spoofCheck) { $0 ? "on" : "off" }
-    perVF("--link-state", linkState) { $0.rawValue }
-    perVF("--max-tx-rate", maxTxRate) { String($0) }
+    perVF("--driver", drivers) { $0.description }
+    if let autoprobe { arguments += ["--autoprobe", autoprobe ? "on" : "off"] }
+    for setting in VFSetting.allCases { perVF(setting.option, self[setting]) { $0.text } }
     if let mtu { arguments += ["--mtu", String(mtu)] }
     return arguments
   }
@@ -423,12 +411,7 @@ extension VFRequest {
   func unsupportedOptions(keeping: Set<String>) -> [String] {
     var given: [String] = []
     if autoprobe != nil { given.append("--autoprobe") }
-    if macs != .unchanged { given.append("--mac") }
-    if !vlans.isEmpty { given.append("--vlan") }
-    if !trust.isEmpty { given.append("--trust") }
-    if !spoofCheck.isEmpty { given.append("--spoofchk") }
-    if !linkState.isEmpty { given.append("--link-state") }
-    if !maxTxRate.isEmpty { given.append("--max-tx-rate") }
+    given += VFSetting.allCases.filter { !self[$0].isEmpty }.map(\.option)
     if mtu != nil { given.append("--mtu") }
     return given.filter { !keeping.contains($0) }
   }

@@ -175,14 +175,14 @@ public enum VFCreation {
   }
 
   /// What create-vfs still waits for once `count` VFs should exist on `pf`, as sentences; empty
-  /// when they are ready. Each VF must exist and, with `driver`, be bound to it; a VF whose kernel
+  /// when they are ready. Each VF must exist and, where `drivers` names one, be bound to it; a VF whose kernel
   /// driver made a network interface must have one whose name is final (udev has finished with
   /// it, where udevd runs). With `interfacesExpected` (VFs just created or bound) a kernel driver
   /// must have made one; otherwise a VF without an interface is left alone (it may have been moved
   /// to another network namespace). Interfaces are followed through each VF's own sysfs
   /// directory: the kernel may already have reused a name udev renamed away for another VF.
   public static func unreadyVFs(
-    pf: PCIAddress, count: Int, driver: String?, interfacesExpected: Bool, root: HostRoot
+    pf: PCIAddress, count: Int, drivers: [Int: String], interfacesExpected: Bool, root: HostRoot
   ) throws -> [String] {
     let sysfs = PCIDeviceAttributes(root: root)
     let udevRunning = InterfaceReadiness.udevRunning(root)
@@ -194,7 +194,7 @@ public enum VFCreation {
         continue
       }
       let bound = try sysfs.driver(address)
-      if let wanted = driver, bound?.replacingDashes() != wanted.replacingDashes() {
+      if let wanted = drivers[index], bound?.replacingDashes() != wanted.replacingDashes() {
         missing.append("VF \(index) (\(address)) is not bound to \(wanted)")
         continue
       }
@@ -300,7 +300,7 @@ public enum VFCreation {
         throw VFCreationError.noInterface(pf: pf.address)
       }
       // Before any change: --mac auto that cannot be honoured must not leave VFs half made.
-      if request.macs == .auto, count > 0, let interface { macBase = try autoMACBase(interface) }
+      if request.wantsDerivedMAC, count > 0, let interface { macBase = try autoMACBase(interface) }
       let previous = pf.numVFs
       defer {
         if suspendedAutoprobe { try? root.writeAttribute(directory + "/sriov_drivers_autoprobe", "1") }
@@ -310,12 +310,12 @@ public enum VFCreation {
       if previous != count {
         try changeCount(from: previous, to: count)
       }
-      if count > 0, let driver = request.driver {
+      if count > 0, !request.drivers.isEmpty || suspendedAutoprobe {
         let monitor = dryRun ? nil : try UeventMonitor()
-        try bind(to: driver)
+        let bound = try bindDrivers()
         // A network driver bound now makes interfaces that udev then renames.
         if let monitor {
-          try waitUntilReady(count: count, driver: driver.description, interfacesExpected: true, monitor: monitor)
+          try waitUntilReady(count: count, drivers: bound, interfacesExpected: true, monitor: monitor)
         }
       }
       if count > 0, request.wantsLinkSettings {
@@ -323,7 +323,7 @@ public enum VFCreation {
       }
       if count > 0, !dryRun {
         // The report names interfaces as they are: none that udev is still renaming.
-        try waitUntilReady(count: count, driver: nil, interfacesExpected: false, monitor: nil)
+        try waitUntilReady(count: count, drivers: [:], interfacesExpected: false, monitor: nil)
       }
       let vfs = try finalState()
       return VFCreationResult(
@@ -385,14 +385,13 @@ public enum VFCreation {
           if let links, let ifindex { try links.setUp(ifindex: ifindex) }
         }
       }
-      // With --driver, VFs are created without probing their default driver, so no netdev
-      // comes and goes before they are bound to the one asked for.
+      // With a named --driver, VFs are created without probing their default driver, so no
+      // netdev comes and goes before they are bound to the one asked for; the others are then
+      // probed one by one (bindDrivers).
       let autoprobe = request.autoprobe ?? pf.driversAutoprobe ?? true
-      let suspendProbe = request.driver != nil && autoprobe
+      let suspendProbe = request.wantsNamedDriver && autoprobe
       var expected: String?
-      if let driver = request.driver {
-        expected = driver.description
-      } else if autoprobe, let vfDriver = try prepareDefaultDriver() {
+      if !suspendProbe, autoprobe, let vfDriver = try prepareDefaultDriver() {
         expected = vfDriver
       }
       let monitor = dryRun ? nil : try UeventMonitor()
@@ -406,8 +405,9 @@ public enum VFCreation {
       try act("create \(count) VFs: write \(count) to sriov_numvfs") {
         try Run.writeCount(count, pf: pf, root: root, deadline: deadline, timeout: timeout)
       }
-      if let monitor, request.driver == nil {
-        try waitUntilReady(count: count, driver: expected, interfacesExpected: true, monitor: monitor)
+      if let monitor, !suspendProbe {
+        let drivers = expected.map { driver in Dictionary(uniqueKeysWithValues: (0..<count).map { ($0, driver) }) } ?? [:]
+        try waitUntilReady(count: count, drivers: drivers, interfacesExpected: true, monitor: monitor)
       }
     }
 
@@ -487,13 +487,13 @@ public enum VFCreation {
       }
     }
 
-    /// Waits, on uevents, until ``VFCreation/unreadyVFs(pf:count:driver:interfacesExpected:root:)``
+    /// Waits, on uevents, until ``VFCreation/unreadyVFs(pf:count:drivers:interfacesExpected:root:)``
     /// has nothing left. Open `monitor` before the change whose result is awaited; without one,
     /// one is opened only if there is something to wait for.
-    private func waitUntilReady(count: Int, driver: String?, interfacesExpected: Bool, monitor: UeventMonitor?) throws {
+    private func waitUntilReady(count: Int, drivers: [Int: String], interfacesExpected: Bool, monitor: UeventMonitor?) throws {
       func missing() throws -> [String] {
         try VFCreation.unreadyVFs(
-          pf: pf.address, count: count, driver: driver, interfacesExpected: interfacesExpected, root: root)
+          pf: pf.address, count: count, drivers: drivers, interfacesExpected: interfacesExpected, root: root)
       }
       if monitor == nil, try missing().isEmpty { return }
       let monitor = try monitor ?? UeventMonitor()
@@ -509,53 +509,116 @@ public enum VFCreation {
 
     // MARK: Drivers
 
-    private mutating func bind(to driver: DriverName) throws {
-      let name = driver.description
-      let created = dryRun && pf.numVFs != request.count ? [] : try sysfs.virtualFunctionLinks(pf.address)
-      guard !created.isEmpty else {
-        actions.append("bind VFs 0-\(request.count - 1) to \(name) (driver_override)")
-        return
+    /// The driver VF `index` is to be bound to: as asked, else (while new VFs were created
+    /// without probing, for another VF's named driver) its own.
+    private func wantedDriver(_ index: Int) -> VFDriver? {
+      request.drivers.value(for: index) ?? (suspendedAutoprobe ? .kernel : nil)
+    }
+
+    /// Whether a VF bound to `bound` with `override` already has `wanted`.
+    private func hasDriver(_ wanted: VFDriver, bound: String?, override: String?, defaults: Set<String>) -> Bool {
+      switch wanted {
+      case .named(let name):
+        return bound?.replacingDashes() == name.description.replacingDashes() && override == name.description
+      case .kernel:
+        guard let bound, override == nil || override == "" || override == "(null)" else { return false }
+        return defaults.isEmpty ? !(DriverName(bound)?.isUserspaceIO ?? false) : defaults.contains(bound.replacingDashes())
       }
-      var pending: [(Int, PCIAddress, String?)] = []
-      for (index, vf) in created.prefix(request.count) {
-        let bound = try sysfs.driver(vf)
-        let override = try root.readAttribute(sysfs.directory(vf) + "/driver_override")
-        if bound?.replacingDashes() != name.replacingDashes() || override != name {
-          pending.append((index, vf, bound))
+    }
+
+    /// Binds each VF to the driver asked for (driver_override for a named one; cleared, then a
+    /// probe, for its own kernel driver). Returns the driver each VF must end up with, by index,
+    /// for the readiness wait.
+    private mutating func bindDrivers() throws -> [Int: String] {
+      let created = dryRun && pf.numVFs != request.count ? [] : try sysfs.virtualFunctionLinks(pf.address)
+      let defaultDrivers = vfDefaultDrivers()
+      let defaults = Set(defaultDrivers.map { $0.replacingDashes() })
+      var expected: [Int: String] = [:]
+      for index in 0..<request.count {
+        switch wantedDriver(index) {
+        case .named(let name)?: expected[index] = name.description
+        case .kernel?: if let first = defaultDrivers.first { expected[index] = first }
+        case nil: break
         }
       }
-      guard !pending.isEmpty else { return }
-      if name.hasPrefix("vfio") {
-        for (_, vf, _) in pending where try sysfs.iommuGroup(vf) == nil {
-          throw VFCreationError.noIOMMUGroup(vf: vf, driver: name)
+      guard !created.isEmpty else {
+        // A dry run before the VFs exist: the plan by driver, in ranges of VFs.
+        var byDriver: [(VFDriver, [Int])] = []
+        for index in 0..<request.count {
+          guard let wanted = wantedDriver(index) else { continue }
+          if let last = byDriver.last, last.0 == wanted { byDriver[byDriver.count - 1].1.append(index) } else { byDriver.append((wanted, [index])) }
+        }
+        for (driver, indexes) in byDriver {
+          let vfs = indexes.count == 1 ? "VF \(indexes[0])" : "VFs \(indexes.first!)-\(indexes.last!)"
+          switch driver {
+          case .named(let name): actions.append("bind \(vfs) to \(name) (driver_override)")
+          case .kernel: actions.append("bind \(vfs) to their own kernel driver")
+          }
+        }
+        return expected
+      }
+      var pending: [(Int, PCIAddress, String?, VFDriver)] = []
+      for (index, vf) in created.prefix(request.count) {
+        guard let wanted = wantedDriver(index) else { continue }
+        let bound = try sysfs.driver(vf)
+        let override = try root.readAttribute(sysfs.directory(vf) + "/driver_override")
+        if !hasDriver(wanted, bound: bound, override: override, defaults: defaults) {
+          pending.append((index, vf, bound, wanted))
+        }
+      }
+      guard !pending.isEmpty else { return expected }
+      for (_, vf, _, wanted) in pending {
+        if case .named(let name) = wanted, name.description.hasPrefix("vfio"), try sysfs.iommuGroup(vf) == nil {
+          throw VFCreationError.noIOMMUGroup(vf: vf, driver: name.description)
         }
       }
       if let modules {
-        switch modules.availability(of: name) {
-        case .loaded, .builtIn: break
-        case .loadable, .blacklisted, .missing:
-          try act("load the kernel module \(name)") { try modules.load(name) }
+        var names: [String] = []
+        for (_, _, _, wanted) in pending {
+          if case .named(let name) = wanted, !names.contains(name.description) { names.append(name.description) }
+        }
+        for name in names {
+          switch modules.availability(of: name) {
+          case .loaded, .builtIn: break
+          case .loadable, .blacklisted, .missing:
+            try act("load the kernel module \(name)") { try modules.load(name) }
+          }
         }
       }
       let root = self.root
       let sysfs = self.sysfs
-      for (index, vf, bound) in pending {
-        try act("bind VF \(index) (\(vf)) to \(name)" + (bound.map { " (was \($0))" } ?? "")) {
+      for (index, vf, bound, wanted) in pending {
+        let target: String
+        switch wanted {
+        case .named(let name): target = name.description
+        case .kernel: target = "its own kernel driver"
+        }
+        try act("bind VF \(index) (\(vf)) to \(target)" + (bound.map { " (was \($0))" } ?? "")) {
           let directory = sysfs.directory(vf)
-          try root.writeAttribute(directory + "/driver_override", name)
+          switch wanted {
+          case .named(let name): try root.writeAttribute(directory + "/driver_override", name.description)
+          // An empty override lets the bus match the VF's own driver again (driver_set_override).
+          case .kernel: try root.writeAttribute(directory + "/driver_override", "\n")
+          }
           if bound != nil { try root.writeAttribute(directory + "/driver/unbind", vf.description) }
           do {
             try root.writeAttribute("/sys/bus/pci/drivers_probe", vf.description)
           } catch HostError.writeFailed(_, _, let code) {
-            throw VFCreationError.bindFailed(vf: vf, driver: name, reason: Errno.describe(code))
+            throw VFCreationError.bindFailed(vf: vf, driver: target, reason: Errno.describe(code))
           }
           let now = try sysfs.driver(vf)
-          guard now?.replacingDashes() == name.replacingDashes() else {
+          let done: Bool
+          switch wanted {
+          case .named(let name): done = now?.replacingDashes() == name.description.replacingDashes()
+          case .kernel: done = now.map { defaults.isEmpty || defaults.contains($0.replacingDashes()) } ?? false
+          }
+          guard done else {
             throw VFCreationError.bindFailed(
-              vf: vf, driver: name, reason: "the VF is bound to \(now ?? "no driver") (see the kernel log)")
+              vf: vf, driver: target, reason: "the VF is bound to \(now ?? "no driver") (see the kernel log)")
           }
         }
       }
+      return expected
     }
 
     // MARK: VF settings
@@ -567,8 +630,8 @@ public enum VFCreation {
       if let links, let ifindex { current = try links.link(ifindex: ifindex).vfs }
       for index in 0..<request.count {
         let now = current.first { $0.index == index }
-        let wanted = requestedChanges(index, macBase)
-        for change in wanted where !(now.map { Run.satisfies($0, change) } ?? false) {
+        let wanted = request.linkChanges(forVF: index, macBase: macBase)
+        for change in wanted where !(now.map { change.isSatisfied(by: $0) } ?? false) {
           let links = self.links
           try act("set VF \(index) \(change)") {
             do {
@@ -584,25 +647,10 @@ public enum VFCreation {
       let after = try links.link(ifindex: ifindex).vfs
       for index in 0..<request.count {
         guard let settings = after.first(where: { $0.index == index }) else { continue }
-        for change in requestedChanges(index, macBase) where !Run.satisfies(settings, change) {
-          throw VFCreationError.notApplied(vf: index, setting: change.description, reported: Run.reported(settings, change))
+        for change in request.linkChanges(forVF: index, macBase: macBase) where !change.isSatisfied(by: settings) {
+          throw VFCreationError.notApplied(vf: index, setting: change.description, reported: change.reported(in: settings))
         }
       }
-    }
-
-    private func requestedChanges(_ index: Int, _ permanent: MACAddress?) -> [VFLinkChange] {
-      var changes: [VFLinkChange] = []
-      switch request.macs {
-      case .unchanged: break
-      case .auto: if let permanent { changes.append(.mac(MACAddress.derived(from: permanent, index: index))) }
-      case .explicit(let macs): if let mac = macs[index] { changes.append(.mac(mac)) }
-      }
-      if let vlan = request.vlans.value(for: index) { changes.append(.vlan(vlan)) }
-      if let trust = request.trust.value(for: index) { changes.append(.trust(trust)) }
-      if let check = request.spoofCheck.value(for: index) { changes.append(.spoofCheck(check)) }
-      if let state = request.linkState.value(for: index) { changes.append(.linkState(state)) }
-      if let rate = request.maxTxRate.value(for: index) { changes.append(.maxTxRate(rate)) }
-      return changes
     }
 
     /// The PF's permanent MAC (`ethtool -P`), or its current one when the driver has none.
@@ -616,28 +664,6 @@ public enum VFCreation {
         throw VFCreationError.noMACBase(pf: pf.address, path: path)
       }
       return mac
-    }
-
-    static func satisfies(_ settings: VFLinkSettings, _ change: VFLinkChange) -> Bool {
-      switch change {
-      case .mac(let mac): return settings.mac == mac
-      case .vlan(let vlan): return settings.vlan == vlan
-      case .trust(let on): return settings.trust == on
-      case .spoofCheck(let on): return settings.spoofCheck == on
-      case .linkState(let state): return settings.linkState == state
-      case .maxTxRate(let rate): return settings.maxTxRate == rate
-      }
-    }
-
-    static func reported(_ settings: VFLinkSettings, _ change: VFLinkChange) -> String {
-      switch change {
-      case .mac: return settings.mac.map { "mac \($0)" } ?? "no mac"
-      case .vlan: return "vlan \(settings.vlan)"
-      case .trust: return settings.trust.map { "trust \($0 ? "on" : "off")" } ?? "no trust setting"
-      case .spoofCheck: return settings.spoofCheck.map { "spoofchk \($0 ? "on" : "off")" } ?? "no spoofchk setting"
-      case .linkState: return settings.linkState.map { "state \($0.rawValue)" } ?? "no link state"
-      case .maxTxRate: return settings.maxTxRate.map { "max_tx_rate \($0)" } ?? "no rate"
-      }
     }
 
     // MARK: The result

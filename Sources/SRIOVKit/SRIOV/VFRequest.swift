@@ -26,7 +26,8 @@ public struct PerVF<Value: Sendable & Equatable>: Sendable, Equatable {
         let indexText = text[..<equals]
         let valueText = String(text[text.index(after: equals)...])
         guard let index = Int(indexText), (0..<VFRequest.maximumCount).contains(index) else {
-          throw VFRequestError.invalidValue(option: option, value: text, expected: "INDEX=\(expected) with a VF index")
+          throw VFRequestError.invalidValue(
+            option: option, value: text, expected: "INDEX=VALUE with a VF index from 0 to \(VFRequest.maximumCount - 1)")
         }
         guard let parsed = value(valueText) else {
           throw VFRequestError.invalidValue(option: option, value: text, expected: expected)
@@ -61,34 +62,6 @@ public func parseOnOff(_ text: String) -> Bool? {
   }
 }
 
-extension MACRequest {
-  /// Parses `--mac` occurrences: `auto`, or `INDEX=MAC` for some VFs.
-  public static func parse(_ occurrences: [String]) throws -> MACRequest {
-    guard !occurrences.isEmpty else { return .unchanged }
-    if occurrences == ["auto"] { return .auto }
-    guard !occurrences.contains("auto") else {
-      throw VFRequestError.invalidValue(option: "--mac", value: "auto", expected: "either 'auto' or INDEX=MAC values, not both")
-    }
-    let perVF = try PerVF<MACAddress>.parse(
-      occurrences, option: "--mac", expected: "INDEX=MAC (02:11:22:33:44:55) or auto", MACAddress.init)
-    guard perVF.all == nil else {
-      throw VFRequestError.invalidValue(
-        option: "--mac", value: perVF.all!.description, expected: "INDEX=MAC: one address cannot serve every VF")
-    }
-    return .explicit(perVF.byIndex)
-  }
-}
-
-/// How VF MAC addresses are chosen.
-public enum MACRequest: Sendable, Equatable {
-  /// Leave them as the driver set them.
-  case unchanged
-  /// A stable, locally administered address per VF derived from the PF's permanent MAC.
-  case auto
-  /// Given addresses for some VFs.
-  case explicit([Int: MACAddress])
-}
-
 /// What `sriovctl create-vfs` is asked to bring a PF to. Built from validated values only.
 public struct VFRequest: Sendable, Equatable {
   /// The most VFs a PF can have: TotalVFs is a 16-bit field of the SR-IOV extended capability
@@ -110,16 +83,13 @@ public struct VFRequest: Sendable, Equatable {
 
   public var pf: PFSelector
   public var count: Int
-  /// Bind every VF to this driver (vfio-pci for DPDK) through `driver_override`.
-  public var driver: DriverName?
+  /// The driver each VF is bound to (vfio-pci for DPDK through `driver_override`, or its own
+  /// kernel driver); VFs not named keep whatever the kernel binds.
+  public var drivers: PerVF<VFDriver>
   /// `sriov_drivers_autoprobe`.
   public var autoprobe: Bool?
-  public var macs: MACRequest
-  public var vlans: PerVF<Int>
-  public var trust: PerVF<Bool>
-  public var spoofCheck: PerVF<Bool>
-  public var linkState: PerVF<VFLinkState>
-  public var maxTxRate: PerVF<Int>
+  /// The VF link settings asked for (``VFSetting``), each for every VF or some.
+  public var settings: [VFSetting: PerVF<VFWanted>]
   /// The PF's MTU.
   public var mtu: Int?
   /// Destroy VFs in use when the count must change.
@@ -129,63 +99,52 @@ public struct VFRequest: Sendable, Equatable {
   /// At boot: wait (within the timeout) for the PF to appear with its driver bound, rather than
   /// fail because udev has not finished with it yet.
   public var waitForPF: Bool = false
+  /// The node file's policies that asked for this, in priority order; empty for create-vfs.
+  public var policies: [String] = []
 
   public init(
-    pf: PFSelector, count: Int, driver: DriverName? = nil, autoprobe: Bool? = nil,
-    macs: MACRequest = .unchanged, vlans: PerVF<Int> = .init(), trust: PerVF<Bool> = .init(),
-    spoofCheck: PerVF<Bool> = .init(), linkState: PerVF<VFLinkState> = .init(),
-    maxTxRate: PerVF<Int> = .init(), mtu: Int? = nil, force: Bool = false, timeout: Double = VFRequest.defaultTimeout
+    pf: PFSelector, count: Int, drivers: PerVF<VFDriver> = .init(), autoprobe: Bool? = nil,
+    settings: [VFSetting: PerVF<VFWanted>] = [:], mtu: Int? = nil, force: Bool = false,
+    timeout: Double = VFRequest.defaultTimeout
   ) {
     self.pf = pf
     self.count = count
-    self.driver = driver
+    self.drivers = drivers
     self.autoprobe = autoprobe
-    self.macs = macs
-    self.vlans = vlans
-    self.trust = trust
-    self.spoofCheck = spoofCheck
-    self.linkState = linkState
-    self.maxTxRate = maxTxRate
+    self.settings = settings.filter { !$0.value.isEmpty }
     self.mtu = mtu
     self.force = force
     self.timeout = timeout
   }
 
-  /// Whether any VF setting over netlink was asked for.
-  var wantsLinkSettings: Bool {
-    macs != .unchanged || !vlans.isEmpty || !trust.isEmpty || !spoofCheck.isEmpty
-      || !linkState.isEmpty || !maxTxRate.isEmpty
-  }
-
   /// Checks what can be checked without the host: counts, indexes and ranges.
   public func validate() throws {
     guard (0...VFRequest.maximumCount).contains(count) else { throw VFRequestError.invalidCount(count) }
-    let indexes: [(String, Int?)] = [
-      ("--vlan", vlans.highestIndex), ("--trust", trust.highestIndex),
-      ("--spoofchk", spoofCheck.highestIndex), ("--link-state", linkState.highestIndex),
-      ("--max-tx-rate", maxTxRate.highestIndex),
-      ("--mac", { if case .explicit(let m) = macs { return m.keys.max() } else { return nil } }()),
-    ]
-    for (option, highest) in indexes {
+    var highest: [(String, Int?)] = [("--driver", drivers.highestIndex)]
+    highest += VFSetting.allCases.map { ($0.option, self[$0].highestIndex) }
+    for (option, highest) in highest {
       if let highest, highest >= count {
         throw VFRequestError.indexOutOfRange(option: option, index: highest, count: count)
       }
     }
-    for vlan in [vlans.all].compactMap({ $0 }) + Array(vlans.byIndex.values) where !(0...4094).contains(vlan) {
-      throw VFRequestError.invalidValue(option: "--vlan", value: String(vlan), expected: "a VLAN ID from 0 (none) to 4094")
-    }
-    if case .explicit(let macs) = macs {
-      for (index, mac) in macs where mac.isMulticast || mac.isZero {
-        throw VFRequestError.invalidValue(
-          option: "--mac", value: "\(index)=\(mac)", expected: "a unicast, non-zero MAC address")
-      }
-      let unique = Set(macs.values)
-      if unique.count != macs.count {
-        throw VFRequestError.invalidValue(option: "--mac", value: "(repeated)", expected: "a different address for each VF")
+    for setting in VFSetting.allCases {
+      let values = self[setting]
+      for (index, wanted) in [(nil, values.all)] + values.byIndex.sorted(by: { $0.key < $1.key }).map({ ($0.key, $0.value) }) {
+        guard let wanted else { continue }
+        let given = index.map { "\($0)=\(wanted.text)" } ?? wanted.text
+        guard wanted.isValid(for: setting) else {
+          throw VFRequestError.invalidValue(option: setting.option, value: given, expected: setting.expected)
+        }
       }
     }
-    for rate in [maxTxRate.all].compactMap({ $0 }) + Array(maxTxRate.byIndex.values) where !VFRequest.rateRange.contains(rate) {
-      throw VFRequestError.invalidValue(option: "--max-tx-rate", value: String(rate), expected: VFRequest.rateExpectation)
+    let macs = self[.mac]
+    if case .value(let mac)? = macs.all {
+      throw VFRequestError.invalidValue(
+        option: "--mac", value: mac.valueText, expected: "INDEX=MAC or auto: one address cannot serve every VF")
+    }
+    let explicit = macs.byIndex.values.filter { $0 != .derivedMAC }
+    if Set(explicit).count != explicit.count {
+      throw VFRequestError.invalidValue(option: "--mac", value: "(repeated)", expected: "a different address for each VF")
     }
     if let mtu, !(68...65535).contains(mtu) {
       throw VFRequestError.invalidValue(option: "--mtu", value: String(mtu), expected: "an MTU from 68 to 65535")
