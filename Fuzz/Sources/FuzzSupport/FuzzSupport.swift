@@ -48,20 +48,16 @@ public func request(_ lines: [Substring], pf: PFSelector = .address(PCIAddress("
     options[String(parts[0]), default: []].append(String(parts[1]))
   }
   let count = options["count"]?.last.flatMap { Int($0) } ?? 4
-  func onOff(_ text: String) -> Bool? { parseOnOff(text) }
+  var settings: [VFSetting: PerVF<VFWanted>] = [:]
+  for setting in VFSetting.allCases {
+    settings[setting] = try .parse(
+      options[String(setting.option.dropFirst(2))] ?? [], option: setting.option, expected: setting.expected, setting.parse)
+  }
   var request = VFRequest(
     pf: pf, count: count,
-    macs: try MACRequest.parse(options["mac"] ?? []),
-    vlans: try .parse(options["vlan"] ?? [], option: "--vlan", expected: "a VLAN ID") { Int($0) },
-    trust: try .parse(options["trust"] ?? [], option: "--trust", expected: "on or off", onOff),
-    spoofCheck: try .parse(options["spoofchk"] ?? [], option: "--spoofchk", expected: "on or off", onOff),
-    linkState: try .parse(options["link-state"] ?? [], option: "--link-state", expected: "a state") { VFLinkState(rawValue: $0) },
-    maxTxRate: try .parse(options["max-tx-rate"] ?? [], option: "--max-tx-rate", expected: "Mbps") {
-      Int($0).flatMap { $0 >= 0 ? $0 : nil }
-    },
-    mtu: options["mtu"]?.last.flatMap { Int($0) })
+    drivers: try .parse(options["driver"] ?? [], option: "--driver", expected: VFDriver.expected, VFDriver.init),
+    settings: settings, mtu: options["mtu"]?.last.flatMap { Int($0) })
   request.autoprobe = options["autoprobe"]?.last.flatMap(parseOnOff)
-  request.driver = options["driver"]?.last.flatMap(DriverName.init)
   try request.validate()
   return request
 }

@@ -85,10 +85,11 @@ public func fuzzRenderers(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
         require(false, "[SR-IOV] without VirtualFunction: \(settings)")
         return 0
       }
-      require(values["VLANId"] == request.vlans.value(for: index).map { String($0) }, ".link VLAN of VF \(index)")
-      require(values["Trust"] == request.trust.value(for: index).map { $0 ? "yes" : "no" }, ".link Trust of VF \(index)")
-      if case .explicit(let macs) = request.macs {
-        require(values["MACAddress"] == macs[index].map(\.description), ".link MAC of VF \(index)")
+      for setting in VFSetting.allCases {
+        guard let key = setting.linkFileKey else { continue }
+        var wanted: String?
+        if case .value(let change)? = request[setting].value(for: index) { wanted = change.linkFileValue }
+        require(values[key] == wanted, ".link \(key) of VF \(index): \(values[key] ?? "none") for \(wanted ?? "none")")
       }
     }
   }

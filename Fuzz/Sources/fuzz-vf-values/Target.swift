@@ -13,7 +13,8 @@ public func fuzzVFValues(_ data: UnsafeRawPointer, _ size: Int) -> CInt {
   }
   guard let parsed = try? request(input.split(separator: "\n")) else { return 0 }
   // Values that reach the kernel as u32 (IFLA_VF_RATE) or u16 must fit before narrowing.
-  for rate in [parsed.maxTxRate.all].compactMap({ $0 }) + Array(parsed.maxTxRate.byIndex.values) {
+  let rates = parsed[.maxTxRate]
+  for case .value(.maxTxRate(let rate)) in [rates.all].compactMap({ $0 }) + Array(rates.byIndex.values) {
     require(rate >= 0 && rate <= Int(UInt32.max), "--max-tx-rate \(rate) accepted but does not fit the kernel's u32")
   }
   let again = try? request(lines(parsed.createArguments()))

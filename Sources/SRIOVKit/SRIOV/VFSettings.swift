@@ -190,7 +190,7 @@ extension VFLinkChange {
   }
 
   /// The value as a `.link` file's `[SR-IOV]` section writes it (systemd.link(5)).
-  var linkFileValue: String {
+  public var linkFileValue: String {
     switch self {
     case .mac(let mac): return mac.description
     case .vlan(let vlan): return String(vlan)
