@@ -9,7 +9,8 @@ let package = Package(
     .library(name: "SRIOVKit", targets: ["SRIOVKit"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // The command-line front end: argument parsing and rendering only.
@@ -23,7 +24,10 @@ let package = Package(
     // The host model and every operation.
     .target(
       name: "SRIOVKit",
-      dependencies: ["CLibPCI", "CSystemd", "CKmod", "CNetlinkRoute", "CLinux"]
+      dependencies: [
+        "CLibPCI", "CSystemd", "CKmod", "CNetlinkRoute", "CLinux",
+        .product(name: "Yams", package: "Yams"),
+      ]
     ),
     // Fixture hosts: sysfs/procfs trees that look like real machines, for tests and the benchmark.
     .target(

@@ -23,7 +23,8 @@ struct SRIOVCtl: ParsableCommand {
       """,
     version: SRIOVKit.version,
     subcommands: [
-      Check.self, List.self, CreateVFs.self, Persist.self, Label.self, DevicePluginConfigCommand.self,
+      Check.self, List.self, CreateVFs.self, Apply.self, Verify.self, Persist.self, Label.self,
+      DevicePluginConfigCommand.self,
     ]
   )
 

@@ -49,11 +49,11 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
 
 extension HostError {
   /// A value read from the host as it may be quoted in a one-line message: control characters
-  /// and line separators escaped, at most 40 characters. Every message that quotes tree data
-  /// (sysfs values, link targets, entry names, the kernel release) goes through this.
-  public static func quoted(_ text: String) -> String {
+  /// and line separators escaped, at most `limit` characters. Every message that quotes tree
+  /// data (sysfs values, link targets, entry names, the kernel release) goes through this.
+  public static func quoted(_ text: String, limit: Int = 40) -> String {
     var out = ""
-    for scalar in text.unicodeScalars.prefix(40) {
+    for scalar in text.unicodeScalars.prefix(limit) {
       if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value)
         || scalar == "\u{2028}" || scalar == "\u{2029}"
       {
@@ -62,7 +62,7 @@ extension HostError {
         out.unicodeScalars.append(scalar)
       }
     }
-    return text.unicodeScalars.count > 40 ? out + "..." : out
+    return text.unicodeScalars.count > limit ? out + "..." : out
   }
 }
 

@@ -108,7 +108,7 @@ public struct PCIDeviceAttributes: Sendable {
       }
       guard let target = try root.linkName(dir + "/" + name), let vf = PCIAddress(sysfsName: target)
       else {
-        let target = ((try? root.readLink(dir + "/" + name)) ?? nil).map(HostError.quoted)
+        let target = ((try? root.readLink(dir + "/" + name)) ?? nil).map { HostError.quoted($0) }
         throw FunctionProblem(
           "\(name) " + (target.map { "points at '\($0)'" } ?? "is not a link")
             + ", expected a link to a PCI function's directory")

@@ -126,6 +126,16 @@ public enum VFCreation {
     // Concurrent runs take turns; the state is read only once the lock is held.
     let lock = dryRun ? nil : try RunLock(root: root, deadline: deadline, timeout: request.timeout)
     defer { withExtendedLifetime(lock) {} }
+    return try runHoldingLock(request, root: root, dryRun: dryRun, deadline: deadline, progress: progress)
+  }
+
+  /// One PF's run, the caller holding the run lock (``NodeApply`` takes it once for every PF).
+  static func runHoldingLock(
+    _ request: VFRequest, root: HostRoot, dryRun: Bool, deadline: Deadline,
+    progress: @escaping (String) -> Void
+  ) throws -> VFCreationResult {
+    try request.validate()
+    guard dryRun || root.isLive else { throw VFCreationError.notLive(root) }
     if request.waitForPF && !dryRun {
       try waitForPF(request, root: root, deadline: deadline)
     }
@@ -172,6 +182,25 @@ public enum VFCreation {
     guard let driver = pf.driver, !(DriverName(driver)?.isUserspaceIO ?? false) else { return false }
     guard let classCode = try PCIDeviceAttributes(root: root).classCode(pf.address) else { return false }
     return classCode >> 8 == 0x0200
+  }
+
+  /// The MAC `mac: auto` derives VF addresses from: the PF's permanent MAC (`ethtool -P`), or
+  /// its current one when the driver has none.
+  ///
+  /// - Throws: ``VFCreationError/noMACBase(pf:path:)`` when neither gives a unicast address.
+  static func macBase(pf: PCIAddress, interface: String, root: HostRoot) throws -> MACAddress {
+    if root.isLive, let permanent = permanentMAC(of: interface) { return permanent }
+    let path = "/sys/class/net/\(interface)/address"
+    guard let text = try? root.readAttribute(path), let mac = MACAddress(text), !mac.isZero, !mac.isMulticast else {
+      throw VFCreationError.noMACBase(pf: pf, path: path)
+    }
+    return mac
+  }
+
+  /// The modules that claim `pf`'s VFs, by modalias (libkmod); empty when unknown.
+  static func vfDefaultDrivers(_ pf: PhysicalFunction, root: HostRoot) -> [String] {
+    guard let modules = try? KernelModules(root: root), let alias = Readiness.vfModalias(pf, root: root) else { return [] }
+    return modules.modules(matching: alias)
   }
 
   /// What create-vfs still waits for once `count` VFs should exist on `pf`, as sentences; empty
@@ -658,12 +687,7 @@ public enum VFCreation {
     /// - Throws: ``VFCreationError/noMACBase(pf:path:)`` when neither gives a unicast address:
     ///   `--mac auto` cannot be honoured, which is an error in a dry run too.
     private func autoMACBase(_ interface: String) throws -> MACAddress {
-      if root.isLive, let permanent = permanentMAC(of: interface) { return permanent }
-      let path = "/sys/class/net/\(interface)/address"
-      guard let text = try? root.readAttribute(path), let mac = MACAddress(text), !mac.isZero, !mac.isMulticast else {
-        throw VFCreationError.noMACBase(pf: pf.address, path: path)
-      }
-      return mac
+      try VFCreation.macBase(pf: pf.address, interface: interface, root: root)
     }
 
     // MARK: The result
