@@ -184,13 +184,13 @@ _sriovctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|create-vfs|persist|label|device-plugin-config|help)
+    check|list|create-vfs|apply|verify|persist|label|device-plugin-config|help)
         # Offer subcommand argument completions
         "_sriovctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list create-vfs persist label device-plugin-config help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list create-vfs apply verify persist label device-plugin-config help' -- "${cur}"))
         ;;
     esac
 }
@@ -283,6 +283,53 @@ _sriovctl_create-vfs() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_sriovctl_apply() {
+    repeating_flags=()
+    non_repeating_flags=(--dry-run --force --boot --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output -f --file --timeout)
+    __sriovctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        return
+        ;;
+    '-o'|'--output')
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
+        return
+        ;;
+    '-f'|'--file')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_sriovctl_verify() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root -o --output -f --file)
+    __sriovctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        return
+        ;;
+    '-o'|'--output')
+        __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
+        return
+        ;;
+    '-f'|'--file')
         return
         ;;
     esac

@@ -56,6 +56,8 @@ _sriovctl() {
             'check:Check that IOMMU, firmware, kernel and NICs are ready for SR-IOV.'
             'list:List SR-IOV physical functions and their virtual functions.'
             'create-vfs:Create and configure VFs on a PF, safely and idempotently.'
+            'apply:Bring every PF the node file selects to what it asks for, in parallel.'
+            'verify:Compare the host with the node file; change nothing.'
             'persist:Write what recreates the VFs at boot: a udev rule, systemd unit or .link file.'
             'label:Label the Kubernetes node with its SR-IOV facts through kubectl.'
             'device-plugin-config:Print the SR-IOV network device plugin'\''s ConfigMap for this host'\''s VFs.'
@@ -65,7 +67,7 @@ _sriovctl() {
         ;;
     arg)
         case "${words[1]}" in
-        check|list|create-vfs|persist|label|device-plugin-config|help)
+        check|list|create-vfs|apply|verify|persist|label|device-plugin-config|help)
             "_sriovctl_${words[1]}" && ret=0
             ;;
         esac
@@ -126,6 +128,40 @@ _sriovctl_create-vfs() {
         '--wait-for-pf[Wait (within --timeout) for the PF'\''s driver and interface, as at boot.]'
         '--force[Change the VF count even when VFs are in use.]'
         '--dry-run[Print what would change and change nothing.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_sriovctl_apply() {
+    local -i ret=1
+    local -ar ___output=('text' 'json' 'yaml')
+    local -ar arg_specs=(
+        '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-f --file)'{-f,--file}'[The node file (- for standard input; default\: ROOT/etc/sriovctl/sriovctl.yaml).]:FILE:'
+        '--dry-run[Print the plan and change nothing.]'
+        '--force[Change a VF count even when VFs are in use.]'
+        '--boot[At boot\: wait for udev'\''s queue, then for each PF'\''s driver and interface.]'
+        '--timeout[Seconds for the whole run.]:SECONDS:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_sriovctl_verify() {
+    local -i ret=1
+    local -ar ___output=('text' 'json' 'yaml')
+    local -ar arg_specs=(
+        '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
+        '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
+        '(-f --file)'{-f,--file}'[The node file (- for standard input; default\: ROOT/etc/sriovctl/sriovctl.yaml).]:FILE:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -60,9 +60,11 @@ public struct NodeConfig: Sendable, Equatable {
   /// - Throws: ``NodeConfigError``.
   public static func parse(_ text: String, file: String) throws -> NodeConfig {
     let reader = ConfigReader(file: file)
-    let documents: [Node]
+    var documents: [Node] = []
     do {
-      documents = Array(try Yams.compose_all(yaml: text))
+      // Parser.nextRoot, not compose_all's sequence, which stops quietly at an error.
+      let parser = try Parser(yaml: text)
+      while let document = try parser.nextRoot() { documents.append(document) }
     } catch let error as YamlError {
       throw reader.yamlError(error)
     }

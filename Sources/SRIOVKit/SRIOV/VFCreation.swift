@@ -36,6 +36,14 @@ public struct VFCreationResult: Sendable, Equatable, JSONRepresentable {
   public var actions: [String]
   public var vfs: [VFState]
 
+  public init(
+    pf: PCIAddress, interface: String?, changed: Bool, dryRun: Bool, previous: Int, numVFs: Int,
+    actions: [String], vfs: [VFState]
+  ) {
+    (self.pf, self.interface, self.changed, self.dryRun) = (pf, interface, changed, dryRun)
+    (self.previous, self.numVFs, self.actions, self.vfs) = (previous, numVFs, actions, vfs)
+  }
+
   public var json: JSON {
     .object([
       ("pf", .string(pf.description)),
@@ -572,9 +580,11 @@ public enum VFCreation {
       }
       guard !created.isEmpty else {
         // A dry run before the VFs exist: the plan by driver, in ranges of VFs.
+        // New VFs get their own driver by themselves when probed automatically.
+        let probed = (request.autoprobe ?? pf.driversAutoprobe ?? true) && !request.wantsNamedDriver
         var byDriver: [(VFDriver, [Int])] = []
         for index in 0..<request.count {
-          guard let wanted = wantedDriver(index) else { continue }
+          guard let wanted = wantedDriver(index), !(wanted == .kernel && probed) else { continue }
           if let last = byDriver.last, last.0 == wanted { byDriver[byDriver.count - 1].1.append(index) } else { byDriver.append((wanted, [index])) }
         }
         for (driver, indexes) in byDriver {
