@@ -157,6 +157,12 @@ final class NodeConfigTests: XCTestCase {
 
       """), file: "node.yaml").resolve(root: try x710())
     XCTAssertEqual(targets.pfs.map(\.request), equivalent.pfs.map(\.request))
+    // As kubectl get -o yaml prints them: one List.
+    let indented = text.components(separatedBy: "\n---\n").map { document in
+      "  - " + document.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n    ")
+    }
+    let list = "apiVersion: v1\nkind: List\nitems:\n" + indented.joined(separator: "\n") + "\n"
+    XCTAssertEqual(try NodeConfig.parse(list, file: "list.yaml").resolve(root: try x710()).pfs.map(\.request), equivalent.pfs.map(\.request))
     XCTAssertEqual(targets.pfs[0].request.policies, ["dpdk", "kernel"])
   }
 

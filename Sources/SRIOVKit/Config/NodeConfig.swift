@@ -71,9 +71,15 @@ public struct NodeConfig: Sendable, Equatable {
     let nonEmpty = documents.filter { if case .scalar(let s) = $0, s.string.isEmpty { return false } else { return true } }
     guard let first = nonEmpty.first else { throw NodeConfigError(file: file, message: "empty file: expected 'version: 1' and 'policies'") }
     let top = try reader.mapping(first, what: "the file")
-    if top.contains(where: { $0.key == "kind" }) {
+    if let kind = top.first(where: { $0.key == "kind" }) {
       var config = NodeConfig(file: file, format: .operator, policies: [], notes: [])
-      for document in nonEmpty {
+      var documents = nonEmpty
+      // `kubectl get sriovnetworknodepolicies -o yaml` prints one List holding the policies.
+      if nonEmpty.count == 1, ["List", "SriovNetworkNodePolicyList"].contains(try reader.scalar(kind.value, "kind")) {
+        guard let items = top.first(where: { $0.key == "items" }) else { throw reader.error(at: first, "a List without items") }
+        documents = try reader.sequence(items.value, "items")
+      }
+      for document in documents {
         let (policy, note) = try reader.operatorPolicy(document)
         config.policies.append(policy)
         if let note { config.notes.append(note) }
@@ -336,6 +342,7 @@ private struct ConfigReader {
   func operatorPolicy(_ node: Node) throws -> (NodePolicy, String?) {
     let top = try mapping(node, what: "a SriovNetworkNodePolicy document")
     try allowKeys(top, ["apiVersion", "kind", "metadata", "spec", "status"], in: "a SriovNetworkNodePolicy document")
+    // metadata carries namespace, labels, uid and the like: only its name is read.
     guard let kind = top.first(where: { $0.key == "kind" }), try scalar(kind.value, "kind") == "SriovNetworkNodePolicy" else {
       throw error(at: node, "expected kind: SriovNetworkNodePolicy (every document must be one)")
     }
