@@ -337,9 +337,9 @@ _sriovctl_verify() {
 
 _sriovctl_persist() {
     repeating_flags=()
-    non_repeating_flags=(--install --remove --version -h --help)
+    non_repeating_flags=(--config --install --remove --version -h --help)
     repeating_options=(--driver --mac --vlan --trust --spoofchk --link-state --max-tx-rate)
-    non_repeating_options=(--root -o --output --method --count --autoprobe --mtu --timeout)
+    non_repeating_options=(--root -o --output -f --file --method --count --autoprobe --mtu --timeout)
     __sriovctl_offer_flags_options 1
 
     # Offer option value completions
@@ -349,6 +349,9 @@ _sriovctl_persist() {
         ;;
     '-o'|'--output')
         __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
+        return
+        ;;
+    '-f'|'--file')
         return
         ;;
     '--method')

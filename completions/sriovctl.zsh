@@ -178,6 +178,8 @@ _sriovctl_persist() {
         '--root[Read and change the host beneath DIR instead of / (environment\: SRIOVCTL_ROOT).]:DIR:'
         '(-o --output)'{-o,--output}'[Output format\: text or json (default\: text); yaml for device-plugin-config.]:FORMAT:{__sriovctl_complete "${___output[@]}"}'
         ':PF:'
+        '--config[The node unit\: sriovctl.service runs '\''sriovctl apply --boot'\'' on the node file at every boot.]'
+        '(-f --file)'{-f,--file}'[The node file (- for standard input; default\: ROOT/etc/sriovctl/sriovctl.yaml).]:FILE:'
         '--method[udev, systemd or link.]:METHOD:{__sriovctl_complete "${___method[@]}"}'
         '--install[Write the file under ROOT/etc and reload udev or systemd.]'
         '--remove[Remove the files sriovctl wrote for the PF (with --method, only that one).]'

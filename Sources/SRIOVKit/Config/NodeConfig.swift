@@ -24,6 +24,8 @@ public struct NodeConfig: Sendable, Equatable {
 
   /// The file's name as the user gave it (for messages).
   public var file: String
+  /// The file's text, as read.
+  public var text: String
   public var format: Format
   public var policies: [NodePolicy]
   /// Facts about the file the plan should show (an operator `nodeSelector` not evaluated).
@@ -72,7 +74,7 @@ public struct NodeConfig: Sendable, Equatable {
     guard let first = nonEmpty.first else { throw NodeConfigError(file: file, message: "empty file: expected 'version: 1' and 'policies'") }
     let top = try reader.mapping(first, what: "the file")
     if let kind = top.first(where: { $0.key == "kind" }) {
-      var config = NodeConfig(file: file, format: .operator, policies: [], notes: [])
+      var config = NodeConfig(file: file, text: text, format: .operator, policies: [], notes: [])
       var documents = nonEmpty
       // `kubectl get sriovnetworknodepolicies -o yaml` prints one List holding the policies.
       if nonEmpty.count == 1, ["List", "SriovNetworkNodePolicyList"].contains(try reader.scalar(kind.value, "kind")) {
@@ -103,7 +105,7 @@ public struct NodeConfig: Sendable, Equatable {
       policies.append(try reader.policy(item))
     }
     try reader.checkUniqueNames(policies)
-    return NodeConfig(file: file, format: .sriovctl, policies: policies, notes: [])
+    return NodeConfig(file: file, text: text, format: .sriovctl, policies: policies, notes: [])
   }
 
   private static func readStandardInput(limit: Int) -> [UInt8] {

@@ -140,12 +140,12 @@ public enum Persistence {
   }
 
   /// Whether a file's content carries sriovctl's mark.
-  private static func isOurs(_ bytes: [UInt8]) -> Bool {
+  static func isOurs(_ bytes: [UInt8]) -> Bool {
     String(decoding: bytes, as: UTF8.self).hasPrefix(mark)
   }
 
   /// The wants link `systemctl enable` makes for a unit, and the target it points to.
-  private static func wantsLink(_ unit: String) -> (path: String, target: String) {
+  static func wantsLink(_ unit: String) -> (path: String, target: String) {
     ("/etc/systemd/system/multi-user.target.wants/\(unit)", "/etc/systemd/system/\(unit)")
   }
 
@@ -201,12 +201,12 @@ public enum Persistence {
   // MARK: Enabling and reloading
 
   /// `systemctl enable` offline: the link `multi-user.target.wants/UNIT` that [Install] names.
-  private static func enable(_ unit: String, root: HostRoot) throws -> Bool {
+  static func enable(_ unit: String, root: HostRoot) throws -> Bool {
     let link = wantsLink(unit)
     return try root.makeLink(link.path, to: link.target)
   }
 
-  private static func reload(_ method: PersistMethod, root: HostRoot, unit: String, enabled: Bool) throws -> [String] {
+  static func reload(_ method: PersistMethod, root: HostRoot, unit: String, enabled: Bool) throws -> [String] {
     guard root.isLive else {
       guard method == .systemd else { return ["takes effect at the next boot of \(root)"] }
       return [(enabled ? "enabled" : "disabled and removed") + " offline under \(root); takes effect at its next boot"]
@@ -375,7 +375,7 @@ public enum Persistence {
 
   /// Every argument that reaches a generated file was built from validated values; this is the
   /// last line of defence against quoting, specifiers (`%`) and expansion (`$`).
-  private static func checkSafe(_ text: String) throws {
+  static func checkSafe(_ text: String) throws {
     let allowed = text.unicodeScalars.allSatisfy {
       ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
         || "/=:._-".unicodeScalars.contains($0)
@@ -401,7 +401,10 @@ extension VFRequest {
 
   /// `--timeout`'s value as create-vfs parses it back: whole seconds as an integer, anything
   /// else as the shortest decimal that reads back as the same Double (0.5, not 0).
-  public var timeoutArgument: String {
+  public var timeoutArgument: String { VFRequest.argument(forTimeout: timeout) }
+
+  /// A `--timeout` value as sriovctl parses it back.
+  public static func argument(forTimeout timeout: Double) -> String {
     // The timeout is validated (0 < t <= 3600) before any file is rendered: Int() cannot trap.
     guard VFRequest.isValidTimeout(timeout) else { return String(timeout) }
     return timeout == timeout.rounded() ? String(Int(timeout)) : String(timeout)

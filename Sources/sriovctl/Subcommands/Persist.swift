@@ -23,13 +23,24 @@ struct Persist: ParsableCommand {
         sriovctl persist ens1f0 --count 8 --method udev
         sriovctl persist 0000:3b:00.0 --count 4 --driver vfio-pci --method systemd --install
         sriovctl persist 0000:3b:00.0 --method systemd --remove
+        sriovctl persist --config -f node.yaml --install
+
+      --config installs one unit for the whole node instead, /etc/systemd/system/sriovctl.service, \
+      which runs 'sriovctl apply --boot' on /etc/sriovctl/sriovctl.yaml at every boot (after \
+      udev, before network-pre.target and kubelet.service); -f FILE is checked and installed \
+      there atomically. --config --remove removes the unit and leaves the file.
       """)
 
   @OptionGroup var options: GlobalOptions
   @ParentCommand var parent: SRIOVCtl
 
-  @Argument(help: ArgumentHelp("The PF: interface name or PCI address.", valueName: "PF"), transform: parsePFSelector)
-  var pf: PFSelector
+  @Argument(help: ArgumentHelp("The PF: interface name or PCI address (not with --config).", valueName: "PF"), transform: parsePFSelector)
+  var pf: PFSelector?
+
+  @Flag(help: "The node unit: sriovctl.service runs 'sriovctl apply --boot' on the node file at every boot.")
+  var config = false
+
+  @OptionGroup var node: NodeFileOptions
 
   @Option(help: ArgumentHelp("udev, systemd or link.", valueName: "METHOD"))
   var method: PersistMethod?
@@ -44,6 +55,18 @@ struct Persist: ParsableCommand {
 
   func validate() throws {
     if install && remove { throw ValidationError("--install and --remove cannot be given together") }
+    if config {
+      guard pf == nil, method == nil, vf.count == nil, !vf.hasSettings else {
+        throw ValidationError("--config takes no PF, --method or VF options: the node file says what each PF gets")
+      }
+      if remove && node.file != nil { throw ValidationError("--remove takes no -f: it removes the unit and leaves the node file") }
+      guard VFRequest.isValidTimeout(vf.timeout) else {
+        throw ValidationError("--timeout '\(vf.timeout)': expected seconds, more than 0 and at most 3600")
+      }
+      return
+    }
+    if node.file != nil { throw ValidationError("-f names a node file, for --config") }
+    guard pf != nil else { throw ValidationError("Missing expected argument '<PF>' (or --config)") }
     if remove {
       guard vf.count == nil, !vf.hasSettings else { throw ValidationError("--remove takes only the PF, --method and --timeout") }
       // The same bound create-vfs and --install apply (VFRequest.validate).
@@ -61,13 +84,30 @@ struct Persist: ParsableCommand {
   }
 
   private func request() throws -> VFRequest {
-    try vf.request(pf: pf)
+    try vf.request(pf: pf!)
   }
 
   func run() throws {
     let options = options.merged(with: parent.options)
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
+    if config {
+      let result: NodeUnitResult
+      if remove {
+        result = try NodeUnit.remove(root: root, timeout: vf.timeout)
+      } else if install {
+        result = try NodeUnit.install(file: node.file, root: root, timeout: vf.timeout)
+      } else {
+        result = try NodeUnit.print(file: node.file, root: root, timeout: vf.timeout)
+      }
+      Output.emit(options.format, json: result.json) {
+        guard install || remove else { return result.content ?? "" }
+        let verb = remove ? (result.changed ? "removed" : "not there") : (result.changed ? "installed" : "unchanged")
+        return "\(result.path): \(verb)\n" + result.notes.map { "  \($0)\n" }.joined()
+      }
+      return
+    }
+    let pf = self.pf!
     if remove {
       let results = try Persistence.remove(pf, method: method, root: root, timeout: vf.timeout)
       Output.emit(options.format, json: results.count == 1 ? results[0].json : .object([("removed", .array(results.map(\.json)))])) {
