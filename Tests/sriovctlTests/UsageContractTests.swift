@@ -7,7 +7,7 @@ import XCTest
 /// given twice. The options are read from each command's own definition
 /// (`--experimental-dump-help`), so an option added later without a case here fails the test.
 final class UsageContractTests: XCTestCase {
-  private static let subcommands = ["check", "list", "create-vfs", "persist", "label", "device-plugin-config"]
+  private static let subcommands = ["check", "list", "create-vfs", "apply", "verify", "persist", "label", "device-plugin-config"]
 
   /// A bad value for each option (and for the PF argument, as `<PF>`) of each subcommand.
   private static let badValues: [String: [String: String]] = {
@@ -21,7 +21,9 @@ final class UsageContractTests: XCTestCase {
       "check": global.merging(["--pf": "bad name!"]) { $1 },
       "list": global.merging(["<PF>": "bad name!"]) { $1 },
       "create-vfs": global.merging(vf) { $1 },
-      "persist": global.merging(vf) { $1 }.merging(["--method": "ifupdown"]) { $1 },
+      "apply": global.merging(["--file": "", "--timeout": "0"]) { $1 },
+      "verify": global.merging(["--file": ""]) { $1 },
+      "persist": global.merging(vf) { $1 }.merging(["--method": "ifupdown", "--file": ""]) { $1 },
       "label": global.merging([
         "--node": "Bad_Node", "--label": "no-equals", "--prefix": "bad", "--kubectl": "", "--kubeconfig": "",
         "--context": "",
@@ -38,12 +40,14 @@ final class UsageContractTests: XCTestCase {
     "--output": "json", "--count": "2", "--driver": "vfio-pci", "--autoprobe": "on", "--mtu": "1500",
     "--timeout": "30", "--method": "udev", "--node": "worker-1", "--prefix": "example.com/", "--kubectl": "kubectl",
     "--kubeconfig": "/etc/kubernetes/admin.conf", "--context": "admin", "--group-by": "pf", "--resource-name": "vfs",
-    "--resource-prefix": "example.com", "--namespace": "sriov",
+    "--resource-prefix": "example.com", "--namespace": "sriov", "--file": "node.yaml",
   ]
 
   /// The valid arguments a subcommand needs, without `option`.
   private func base(_ subcommand: String, without option: String) -> [String] {
     switch subcommand {
+    case "persist" where option == "--file":
+      return ["--config"]
     case "create-vfs", "persist":
       var arguments = option == "<PF>" ? [] : ["ens1f0"]
       if option != "--count" { arguments += ["--count", "2"] }
