@@ -39,6 +39,8 @@
 #       00:02.0  pcie-root-port      -> 01:00.0 igb PF 8086:10c9, MAC 52:54:00:12:34:56, no peer
 #                                       (no network backend at all: nothing leaves the VM)
 #       00:03.0  virtio-blk          the results disk (serial "testbed-results"); not for scenarios
+#       00:01.0  pcie-root-port      -> 02:00.0 igb PF 8086:10c9, MAC 52:54:00:12:34:57
+#                                       (only with --igb2: a second PF; not with --nvme-sriov)
 #       00:01.0  pcie-root-port      -> 02:00.0 nvme 1b36:0010 with SR-IOV, 4 VFs at most
 #                                       (only with --nvme-sriov; the port is 00:04.0 with --seabios)
 #       intel-iommu (not a PCI function)                             (only with --viommu)
@@ -869,6 +871,7 @@ Options of run:
                     add --cmdline "intel_iommu=on iommu=pt" for the usual host set-up
   --cmdline WORDS   extra kernel command-line words (repeatable)
   --nvme-sriov      an NVMe controller with SR-IOV (4 VFs at most) behind its own root port
+  --igb2            a second igb PF (02:00.0) behind its own root port (not with --nvme-sriov)
   --timeout SECS    stop the VM and fail after SECS seconds (default 120)
   --smp N           vCPUs (default 1)
   --memory MIB      guest memory (default 1024)
@@ -896,6 +899,7 @@ cmd_run() {
   OUT=
   VIOMMU=0
   NVME=0
+  IGB2=0
   TIMEOUT=
   SMP=1
   MEMORY=1024
@@ -918,6 +922,7 @@ cmd_run() {
       --out) OUT=${2:?--out needs a directory}; shift 2 ;;
       --viommu) VIOMMU=1; shift ;;
       --nvme-sriov) NVME=1; shift ;;
+      --igb2) IGB2=1; shift ;;
       --cmdline) EXTRA_CMDLINE+=("${2?--cmdline needs words}"); shift 2 ;;
       --timeout) TIMEOUT=${2:?--timeout needs seconds}; shift 2 ;;
       --smp) SMP=${2:?--smp needs a number}; shift 2 ;;
@@ -1068,6 +1073,17 @@ cmd_run() {
     qemu_args+=(
       -drive "file=$root_disk,if=none,id=root,format=raw,cache=writeback"
       -device "virtio-blk-pci,drive=root,serial=$ROOT_SERIAL,bus=pcie.0,addr=0x5"
+    )
+  fi
+  if ((IGB2)); then
+    ((NVME == 0)) || die "$EX_USAGE" "--igb2 and --nvme-sriov share a root port slot; give one"
+    # A second PF, on bus 2 by the same slot rule as the NVMe controller's below.
+    local igb2_slot=0x1
+    [[ ${#firmware[@]} -gt 0 ]] || igb2_slot=0x4
+    # shellcheck disable=SC2054
+    qemu_args+=(
+      -device "pcie-root-port,id=rp3,bus=pcie.0,addr=$igb2_slot,chassis=3,slot=3"
+      -device igb,bus=rp3,addr=0x0,mac=52:54:00:12:34:57,romfile=
     )
   fi
   if ((NVME)); then

@@ -626,7 +626,15 @@ public enum VFCreation {
       }
       let root = self.root
       let sysfs = self.sysfs
+      // Named drivers first. The PCI core probes a VF without driver_override only while its
+      // PF's sriov_drivers_autoprobe is 1 (pci_device_can_probe), so it is restored before a VF
+      // is given back to its own driver.
+      pending = pending.filter { $0.3 != .kernel } + pending.filter { $0.3 == .kernel }
       for (index, vf, bound, wanted) in pending {
+        if wanted == .kernel && suspendedAutoprobe {
+          try root.writeAttribute(directory + "/sriov_drivers_autoprobe", "1")
+          suspendedAutoprobe = false
+        }
         let target: String
         switch wanted {
         case .named(let name): target = name.description
