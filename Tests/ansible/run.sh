@@ -88,7 +88,7 @@ with tarfile.open(out, "w") as tar:
     empty = tarfile.TarInfo("ansible/__init__.py")
     tar.addfile(empty, io.BytesIO(b""))
     tar.add(utils, "ansible/module_utils", filter=lambda i: None if "__pycache__" in i.name else i)
-    for name in ("sriovctl_vfs.py", "sriovctl_check.py"):
+    for name in ("sriovctl_vfs.py", "sriovctl_check.py", "sriovctl_apply.py", "sriovctl_verify.py"):
         tar.add(os.path.join(library, name), name)
 PY
     ;;

@@ -129,6 +129,8 @@ final class AnsibleTests: XCTestCase {
       ("sriovctl_vfs", ["pf", "state", "num_vfs", "driver", "autoprobe", "mac", "vlan", "trust", "spoofchk",
                         "link_state", "max_tx_rate", "mtu", "force", "apply_now", "persist", "root", "sriovctl", "timeout"]),
       ("sriovctl_check", ["pf", "fail_on_error", "root", "sriovctl"]),
+      ("sriovctl_apply", ["config", "path", "force", "persist", "apply_now", "timeout", "root", "sriovctl"]),
+      ("sriovctl_verify", ["path", "fail_on_drift", "root", "sriovctl"]),
     ] {
       let run = try runProgram(runScript, ["doc", module])
       XCTAssertEqual(run.status, 0, "ansible-doc \(module): \(run.stderr)")
@@ -319,6 +321,36 @@ final class AnsibleTests: XCTestCase {
 
   // MARK: - check gating
 
+  /// sriovctl_apply and sriovctl_verify on a fixture root: check mode is the plan (nothing
+  /// written), diff mode shows the node file and the plan; with apply_now false and persist the
+  /// node file and unit are installed once (changed, then not), and verify reports the PF whose
+  /// VFs the root does not have yet.
+  func testApplyPlansPersistsOnceAndVerifyReportsDrift() throws {
+    let variables = ["root": x710, "sriovctl": binary]
+    let check = try playbook("apply.yml", variables, ["--check", "--diff"])
+    XCTAssertEqual(check.status, 0, "\(check)")
+    let plan = try check.task("The plan for both X710 ports")
+    XCTAssertEqual(plan.changed, true, "\(check)")
+    XCTAssertTrue(plan.text.contains("\"numVfs\": \"4\""), plan.text)
+    XCTAssertTrue(plan.text.contains("0000:3b:00.1 ['both-ports']: create 4 VFs: write 4 to sriov_numvfs"), plan.text)
+    XCTAssertNil(fileContent(x710, "/etc/sriovctl/sriovctl.yaml"), "check mode writes nothing")
+    XCTAssertEqual(try numVFs(), "4")
+
+    let install = try playbook("apply.yml", variables.merging(["persist": "true", "apply_now": "false"]) { $1 })
+    XCTAssertEqual(install.status, 0, "\(install)")
+    XCTAssertEqual(try install.task("The plan for both X710 ports").changed, true, "\(install)")
+    XCTAssertTrue(fileContent(x710, "/etc/systemd/system/sriovctl.service")?.contains("apply --boot") == true)
+    XCTAssertTrue(fileContent(x710, "/etc/sriovctl/sriovctl.yaml")?.contains("both-ports") == true)
+    let verified = try install.task("Compare the root with the installed file")
+    XCTAssertEqual(verified.result["in_sync"] as? Bool, false, "\(install)")
+    let differences = verified.result["differences"] as? [[String: Any]] ?? []
+    XCTAssertEqual(differences.map { "\($0["pf"] ?? "") \($0["field"] ?? "") \($0["want"] ?? "") \($0["have"] ?? "")" }, ["0000:3b:00.1 numVfs 4 0"])
+
+    let again = try playbook("apply.yml", variables.merging(["persist": "true", "apply_now": "false"]) { $1 })
+    XCTAssertEqual(try again.task("The plan for both X710 ports").changed, false, "\(again)")
+    XCTAssertEqual(again.recap["changed"], 0, "\(again)")
+  }
+
   func testCheckGatesThePlay() throws {
     let ready = try playbook("check.yml", ["root": x710, "sriovctl": binary])
     XCTAssertEqual(ready.status, 0, "\(ready)")
@@ -499,5 +531,28 @@ final class AnsibleTests: XCTestCase {
     let invalid = try runProgram(script, [broken])
     XCTAssertEqual(invalid.status, 1, "\(invalid.stdout)\(invalid.stderr)")
     XCTAssertTrue(invalid.stderr.contains("runcmd: 5 is not of type 'array'"), invalid.stderr)
+  }
+
+  /// The whole-node example: valid for cloud-init, and the node file it writes is one sriovctl
+  /// applies (planned here on the X710 fixture, whose ens1f0 it selects).
+  func testNodeFileCloudConfigIsValidAndItsFilePlans() throws {
+    let script = repositoryRoot.appendingPathComponent("Tests/ansible/cloud-init-schema.sh")
+    let config = repositoryRoot.appendingPathComponent("contrib/cloud-init/sriovctl-apply.yaml").path
+    let text = try String(contentsOfFile: config, encoding: .utf8)
+    for command in ["sriovctl apply", "sriovctl persist --config --install", "sriovctl verify", "path: /etc/sriovctl/sriovctl.yaml"] {
+      XCTAssertTrue(text.contains(command), "\(command) not in \(config)")
+    }
+    let valid = try runProgram(script, [config])
+    XCTAssertEqual(valid.status, 0, "cloud-init schema: \(valid.stdout)\(valid.stderr)")
+    // The file as cloud-init writes it: the block under content:, dedented.
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let start = try XCTUnwrap(lines.firstIndex { $0.hasSuffix("content: |") }) + 1
+    let block = lines[start...].prefix { $0.hasPrefix("      ") || $0.isEmpty }
+    let nodeFile = work + "/sriovctl.yaml"
+    try block.map { String($0.dropFirst(6)) }.joined(separator: "\n").write(toFile: nodeFile, atomically: true, encoding: .utf8)
+    let plan = try sriovctl(["apply", "-f", nodeFile, "--dry-run", "--root", x710, "-o", "json"])
+    XCTAssertEqual(plan.status, 0, plan.stderr)
+    let pfs = try XCTUnwrap(try plan.json()["pfs"] as? [[String: Any]])
+    XCTAssertEqual(pfs.map { $0["policies"] as? [String] }, [["dpdk", "kernel"]])
   }
 }

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# An Ansible module for sriovctl (this repository, contrib/ansible): compares a node with its node
+# file with `sriovctl verify -o json`.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: sriovctl_verify
+short_description: Tell whether a node's SR-IOV VFs still match its node file (sriovctl verify)
+description:
+  - Runs C(sriovctl verify -o json) on the installed node file (or O(path)) and returns
+    C(in_sync) and each difference (C(pf), C(vf), C(field), C(want), C(have)). It changes nothing.
+  - A drifted node fails the task when O(fail_on_drift) is true (the default), naming the
+    differences; otherwise it is reported for a later C(when). An error (a bad file, sriovctl
+    missing) always fails.
+version_added: "0.2.0"
+author:
+  - sriovctl authors
+requirements:
+  - sriovctl installed on the managed host, or its path in O(sriovctl)
+options:
+  path:
+    description:
+      - The node file (default C(/etc/sriovctl/sriovctl.yaml) beneath O(root)).
+    type: path
+  fail_on_drift:
+    description:
+      - Fail the task when the node has drifted.
+    type: bool
+    default: true
+  root:
+    description:
+      - Compare the host beneath this directory (C(--root)).
+    type: path
+  sriovctl:
+    description:
+      - The sriovctl binary, a path or a name looked up in C(PATH).
+    type: str
+    default: sriovctl
+notes:
+  - Supports check mode; it never changes anything.
+seealso:
+  - module: sriovctl_apply
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Alert when a node's VFs drifted from its file
+  sriovctl_verify:
+    fail_on_drift: false
+  register: sriov
+- ansible.builtin.debug:
+    msg: "{{ sriov.differences }}"
+  when: not sriov.in_sync
+"""
+
+RETURN = r"""
+in_sync:
+  description: True when every PF is as the node file says.
+  returned: always
+  type: bool
+differences:
+  description: Each difference, as C(sriovctl verify -o json) gives it.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {pf: "0000:3b:00.1", vf: null, field: numVfs, want: "2", have: "0"}
+unmatched:
+  description: Policies that select no PF on this host.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path"),
+            fail_on_drift=dict(type="bool", default=True),
+            root=dict(type="path"),
+            sriovctl=dict(type="str", default="sriovctl"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    binary = p["sriovctl"]
+    if os.sep not in binary:
+        binary = module.get_bin_path(binary, required=True)
+    command = [binary, "verify", "-o", "json"]
+    if p["path"]:
+        command += ["-f", p["path"]]
+    if p["root"]:
+        command += ["--root", p["root"]]
+    rc, stdout, stderr = module.run_command(command)
+    try:
+        document = json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        document = None
+    # verify exits 0 in sync, 2 drifted (both with a document), 1 on error.
+    if rc not in (0, 2) or document is None:
+        message = stderr.strip().splitlines()[-1] if stderr.strip() else "sriovctl exited %d" % rc
+        module.fail_json(msg=message, rc=rc, cmd=command, stdout=stdout, stderr=stderr)
+    result = dict(
+        changed=False,
+        in_sync=bool(document.get("in_sync")),
+        differences=document.get("differences", []),
+        unmatched=document.get("unmatched", []),
+    )
+    if not result["in_sync"] and p["fail_on_drift"]:
+        lines = [
+            "%s%s %s: want %s, have %s" % (d["pf"], "" if d["vf"] is None else " VF %s" % d["vf"], d["field"], d["want"], d["have"])
+            for d in result["differences"]
+        ]
+        module.fail_json(msg="the node drifted from its node file: " + "; ".join(lines), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
