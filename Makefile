@@ -137,6 +137,7 @@ fuzz-ci: fuzz-build
 
 bench: release
 	Benchmarks/list.sh $(RELEASE_BIN)
+	Benchmarks/apply.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build Fuzz/.build
