@@ -435,7 +435,7 @@ _sriovctl_device-plugin-config() {
     repeating_flags=()
     non_repeating_flags=(--raw --version -h --help)
     repeating_options=(--pf)
-    non_repeating_options=(--root -o --output --group-by --resource-name --resource-prefix --namespace)
+    non_repeating_options=(--root -o --output --group-by -f --file --resource-name --resource-prefix --namespace)
     __sriovctl_offer_flags_options 0
 
     # Offer option value completions
@@ -452,6 +452,9 @@ _sriovctl_device-plugin-config() {
         ;;
     '--group-by')
         __sriovctl_add_completions -W 'pf'$'\n''vendor'
+        return
+        ;;
+    '-f'|'--file')
         return
         ;;
     '--resource-name')

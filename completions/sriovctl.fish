@@ -37,7 +37,7 @@ function __sriovctl_parse_tokens -S
         case 'label'
             __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'node=' 'label=+' 'prefix=' 'kubectl=' 'kubeconfig=' 'context=' 'remove' 'dry-run' 'version' 'h/help'
         case 'device-plugin-config'
-            __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'pf=+' 'group-by=' 'resource-name=' 'resource-prefix=' 'namespace=' 'raw' 'version' 'h/help'
+            __sriovctl_parse_subcommand 0 'root=' 'o/output=' 'pf=+' 'group-by=' 'f/file=' 'resource-name=' 'resource-prefix=' 'namespace=' 'raw' 'version' 'h/help'
         case 'help'
             __sriovctl_parse_subcommand -r 1 'version'
         end
@@ -182,7 +182,8 @@ complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_opti
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" root' -l 'root' -d 'Read and change the host beneath DIR instead of / (environment: SRIOVCTL_ROOT).' -rfka ''
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" o output' -s 'o' -l 'output' -d 'Output format: text or json (default: text); yaml for device-plugin-config.' -rfka 'text json yaml'
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config"' -l 'pf' -d 'Only this PF, or PF#RANGES of its VFs; repeatable.' -rfka ''
-complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" group-by' -l 'group-by' -d 'pf or vendor.' -rfka 'pf vendor'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" group-by' -l 'group-by' -d 'pf (default) or vendor.' -rfka 'pf vendor'
+complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" f file' -s 'f' -l 'file' -d 'The node file (- for standard input; default: ROOT/etc/sriovctl/sriovctl.yaml).' -rfka ''
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" resource-name' -l 'resource-name' -d 'The name of the one resource made.' -rfka ''
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" resource-prefix' -l 'resource-prefix' -d 'The resources\' prefix.' -rfka ''
 complete -c 'sriovctl' -n '__sriovctl_should_offer_completions_for_flags_or_options "sriovctl device-plugin-config" namespace' -l 'namespace' -d 'The ConfigMap\'s namespace.' -rfka ''

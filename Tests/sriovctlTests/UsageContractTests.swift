@@ -30,7 +30,7 @@ final class UsageContractTests: XCTestCase {
       ]) { $1 },
       "device-plugin-config": global.merging([
         "--pf": "ens1f0#0-9223372036854775807", "--group-by": "nic", "--resource-name": "a-b",
-        "--resource-prefix": "X", "--namespace": "Kube_System",
+        "--resource-prefix": "X", "--namespace": "Kube_System", "--file": "",
       ]) { $1 },
     ]
   }()

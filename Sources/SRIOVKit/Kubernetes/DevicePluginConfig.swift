@@ -67,6 +67,10 @@ public struct DevicePluginConfig: Sendable, Equatable {
     public var pfNames: [String]
     /// PCI addresses of PFs that have no interface to name.
     public var rootDevices: [String]
+    /// The device plugin mounts /dev/vhost-net into the pod (the operator's `needVhostNet`).
+    public var needVhostNet = false
+    /// The device plugin ignores NUMA topology for the resource (`excludeTopology`).
+    public var excludeTopology = false
 
     public var json: JSON {
       var selectors: [(String, JSON)] = [
@@ -76,12 +80,13 @@ public struct DevicePluginConfig: Sendable, Equatable {
       if !drivers.isEmpty { selectors.append(("drivers", .array(drivers.map(JSON.string)))) }
       if !pfNames.isEmpty { selectors.append(("pfNames", .array(pfNames.map(JSON.string)))) }
       if !rootDevices.isEmpty { selectors.append(("rootDevices", .array(rootDevices.map(JSON.string)))) }
-      return .object([
+      if needVhostNet { selectors.append(("needVhostNet", .bool(true))) }
+      var fields: [(String, JSON)] = [
         ("resourceName", .string(resourceName)),
         ("resourcePrefix", .string(resourcePrefix)),
-        ("deviceType", .string("netDevice")),
-        ("selectors", .object(selectors)),
-      ])
+      ]
+      if excludeTopology { fields.append(("excludeTopology", .bool(true))) }
+      return .object(fields + [("deviceType", .string("netDevice")), ("selectors", .object(selectors))])
     }
   }
 

@@ -10,13 +10,17 @@ struct DevicePluginConfigCommand: ParsableCommand {
       plugin from the PFs and VFs found here, so that its selectors (vendors, devices: the VF \
       device IDs, drivers, pfNames) match the hardware: the most common reason its resources \
       never appear. One resource per PF, or per vendor and VF device with --group-by vendor. \
-      --pf ens1f0#0-3 puts only VFs 0-3 of ens1f0 into a resource.
+      --pf ens1f0#0-3 puts only VFs 0-3 of ens1f0 into a resource. With -f, the resources \
+      come from the node file's policies instead (see 'sriovctl help apply'): each policy's \
+      resourceName over the VFs it takes, vfio-pci as drivers: ["vfio-pci"], so the node's VFs \
+      and the cluster's resources are derived from one file.
 
       Output: YAML for 'kubectl apply -f -' (default), -o json, or --raw for config.json alone.
 
       Examples:
         sriovctl device-plugin-config | kubectl apply -f -
         sriovctl device-plugin-config --pf ens1f0#0-3 --resource-name dpdk_ports --raw
+        sriovctl device-plugin-config -f /etc/sriovctl/sriovctl.yaml | kubectl apply -f -
       """)
 
   @OptionGroup var options: GlobalOptions
@@ -25,8 +29,10 @@ struct DevicePluginConfigCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Only this PF, or PF#RANGES of its VFs; repeatable.", valueName: "PF[#N-M]"))
   var pf: [String] = []
 
-  @Option(name: .customLong("group-by"), help: ArgumentHelp("pf or vendor.", valueName: "GROUPING"))
-  var groupBy: DevicePluginConfig.Grouping = .pf
+  @Option(name: .customLong("group-by"), help: ArgumentHelp("pf (default) or vendor.", valueName: "GROUPING"))
+  var groupBy: DevicePluginConfig.Grouping?
+
+  @OptionGroup var node: NodeFileOptions
 
   @Option(name: .customLong("resource-name"), help: ArgumentHelp("The name of the one resource made.", valueName: "NAME"))
   var resourceName: String?
@@ -41,6 +47,9 @@ struct DevicePluginConfigCommand: ParsableCommand {
   var raw = false
 
   func validate() throws {
+    if node.file != nil, !pf.isEmpty || groupBy != nil || resourceName != nil {
+      throw ValidationError("-f takes the resources from the node file's policies: not with --pf, --group-by or --resource-name")
+    }
     do {
       try DevicePluginConfig.checkSelections(try selections())
       try DevicePluginConfig.checkNames(resourceName: resourceName, resourcePrefix: resourcePrefix)
@@ -64,13 +73,12 @@ struct DevicePluginConfigCommand: ParsableCommand {
   func run() throws {
     let options = options.merged(with: parent.options)
     let root = try options.hostRoot()
-    let selections = try selections()
-    let inventory = try Inventory.discover(root: root, names: false)
-    // Without --pf every PF gets a resource: one that cannot be read is refused, not left out.
-    if selections.isEmpty { try inventory.requireReadable() }
-    let config = try DevicePluginConfig.build(
-      inventory: inventory, root: root, selections: selections,
-      grouping: groupBy, resourceName: resourceName, resourcePrefix: resourcePrefix)
+    let config: DevicePluginConfig
+    if node.file != nil {
+      config = try DevicePluginConfig.build(targets: try node.targets(root: root), root: root, resourcePrefix: resourcePrefix)
+    } else {
+      config = try fromHost(root: root)
+    }
     if raw {
       print(config.json.rendered(), terminator: "")
     } else if options.output == .json {
@@ -78,6 +86,16 @@ struct DevicePluginConfigCommand: ParsableCommand {
     } else {
       print(config.configMapYAML(namespace: namespace), terminator: "")
     }
+  }
+
+  private func fromHost(root: HostRoot) throws -> DevicePluginConfig {
+    let selections = try selections()
+    let inventory = try Inventory.discover(root: root, names: false)
+    // Without --pf every PF gets a resource: one that cannot be read is refused, not left out.
+    if selections.isEmpty { try inventory.requireReadable() }
+    return try DevicePluginConfig.build(
+      inventory: inventory, root: root, selections: selections,
+      grouping: groupBy ?? .pf, resourceName: resourceName, resourcePrefix: resourcePrefix)
   }
 }
 
