@@ -21,12 +21,18 @@ public struct NodeUnitResult: Sendable, Equatable, JSONRepresentable {
 /// at every boot, for every PF the file selects (`persist --config`). It is ordered as the
 /// per-PF unit is: after udev's sockets and the trigger (apply waits for udev's queue, then for
 /// each PF's interface to be named), before networking and kubelet.
-public enum NodeUnit {
+public struct NodeUnit: BootFile {
   public static let name = "sriovctl.service"
   public static let path = "/etc/systemd/system/\(name)"
 
+  /// The `--timeout` of the unit's apply.
+  var timeout: Double
+
+  var path: String { NodeUnit.path }
+  var reader: BootFileReader { .systemd(unit: NodeUnit.name) }
+
   /// The unit's text.
-  public static func render(root: HostRoot, timeout: Double) throws -> String {
+  func render(root: HostRoot) throws -> String {
     guard let binary = ["/usr/local/bin/sriovctl", "/usr/bin/sriovctl", "/usr/sbin/sriovctl"].first(where: root.exists)
     else { throw PersistError.noBinary(root) }
     guard VFRequest.isValidTimeout(timeout) else {
@@ -34,13 +40,12 @@ public enum NodeUnit {
     }
     let timeoutText = VFRequest.argument(forTimeout: timeout)
     let arguments = [binary, "apply", "--boot", "-f", NodeConfig.defaultPath, "--timeout", timeoutText]
-    try arguments.forEach(Persistence.checkSafe)
+    try arguments.forEach(BootFiles.checkSafe)
     let timeoutOption = timeout == VFRequest.defaultTimeout ? "" : " --timeout \(timeoutText)"
-    return """
-      \(Persistence.mark) \(SRIOVKit.version): the VFs of \(NodeConfig.defaultPath) at boot.
-      # Reproduce: sriovctl persist --config\(timeoutOption) --install
-      # Remove:    sriovctl persist --config --remove
-
+    return BootFiles.header(
+      "the VFs of \(NodeConfig.defaultPath) at boot.", reproduce: "sriovctl persist --config\(timeoutOption) --install",
+      remove: "sriovctl persist --config --remove")
+      + """
       [Unit]
       Description=SR-IOV: the VFs of \(NodeConfig.defaultPath) (sriovctl)
       Documentation=man:sriovctl(1)
@@ -68,68 +73,46 @@ public enum NodeUnit {
   /// The unit as `--install` would write it, for review; the node file is checked all the same.
   public static func print(file: String?, root: HostRoot, timeout: Double) throws -> NodeUnitResult {
     _ = try NodeConfig.load(path: file, root: root)
-    return NodeUnitResult(
-      path: path, config: NodeConfig.defaultPath, changed: false, content: try render(root: root, timeout: timeout), notes: [])
+    let content = try NodeUnit(timeout: timeout).render(root: root)
+    return NodeUnitResult(path: path, config: NodeConfig.defaultPath, changed: false, content: content, notes: [])
   }
 
   /// Installs the unit and, when `file` names another file than the installed one, the node
   /// file (checked first: a file apply would refuse is never installed), then enables the unit.
   public static func install(file: String?, root: HostRoot, timeout: Double) throws -> NodeUnitResult {
-    let content = try render(root: root, timeout: timeout)
+    let unit = NodeUnit(timeout: timeout)
+    let content = try unit.render(root: root)
     // The file is read and checked before anything is written.
     var configText: String?
     if let file, file != NodeConfig.defaultPath || !root.isLive {
-      let config = try NodeConfig.load(path: file, root: root)
-      configText = config.text
+      configText = try NodeConfig.load(path: file, root: root).text
     } else {
       _ = try NodeConfig.load(path: nil, root: root)
     }
     let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: timeout), timeout: timeout)
     defer { withExtendedLifetime(lock) {} }
-    let previous = try root.readLink(path) == nil ? root.readBytes(path, limit: 1 << 20) : nil
-    if let previous, !Persistence.isOurs(previous) { throw PersistError.notOurs(path) }
     var notes: [String] = []
     var changed = false
-    if let configText {
-      if try root.writeFileAtomically(NodeConfig.defaultPath, configText) {
-        changed = true
-        notes.append("\(NodeConfig.defaultPath) installed from \(HostError.quoted(file ?? "", limit: 512))")
-      }
+    // The unit's place is checked first: a foreign unit there stops the install before the file.
+    if let previous = try root.readLink(path) == nil ? root.readBytes(path, limit: 1 << 20) : nil, !BootFiles.isOurs(previous) {
+      throw PersistError.notOurs(path)
     }
-    if try root.writeFileAtomically(path, content) { changed = true }
-    do {
-      if try Persistence.enable(name, root: root) { changed = true }
-    } catch {
-      if let previous {
-        _ = try? root.writeFileAtomically(path, String(decoding: previous, as: UTF8.self))
-      } else {
-        _ = try? root.removeFile(path)
-      }
-      throw error
+    if let configText, try root.writeFileAtomically(NodeConfig.defaultPath, configText) {
+      changed = true
+      notes.append("\(NodeConfig.defaultPath) installed from \(HostError.quoted(file ?? "", limit: 512))")
     }
-    if changed { notes += try Persistence.reload(.systemd, root: root, unit: name, enabled: true) }
-    return NodeUnitResult(path: path, config: NodeConfig.defaultPath, changed: changed, content: content, notes: notes)
+    let installed = try BootFiles.install(unit, content: content, root: root)
+    return NodeUnitResult(
+      path: path, config: NodeConfig.defaultPath, changed: changed || installed.changed, content: content,
+      notes: notes + installed.notes)
   }
 
   /// Disables and removes the unit (only sriovctl's); the node file stays.
   public static func remove(root: HostRoot, timeout: Double) throws -> NodeUnitResult {
     let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: timeout), timeout: timeout)
     defer { withExtendedLifetime(lock) {} }
-    var changed = false
-    var notes: [String] = []
-    if let bytes = try root.readBytes(path, limit: 1 << 20) {
-      guard Persistence.isOurs(bytes) else { throw PersistError.notOurs(path) }
-      if root.isLive, let manager = SystemdManager() { try manager.setEnabled(name, false) }
-      changed = try root.removeFile(path)
-    }
-    let link = Persistence.wantsLink(name)
-    let target = try root.readLink(link.path)
-    if target == link.target {
-      if try root.removeFile(link.path) { changed = true }
-    } else if target != nil || root.exists(link.path) {
-      notes.append("\(link.path) \(target.map { "links to \($0)" } ?? "is not a link"), not to sriovctl's unit; left alone")
-    }
-    if changed { notes = try Persistence.reload(.systemd, root: root, unit: name, enabled: false) + notes }
+    let (changed, removalNotes) = try BootFiles.remove(path: path, reader: .systemd(unit: name), root: root)
+    var notes = removalNotes
     if root.exists(NodeConfig.defaultPath) { notes.append("\(NodeConfig.defaultPath) was left in place") }
     return NodeUnitResult(path: path, config: NodeConfig.defaultPath, changed: changed, content: nil, notes: notes)
   }

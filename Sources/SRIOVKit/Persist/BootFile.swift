@@ -1,0 +1,19 @@
+/// A file that makes VFs at boot: sriovctl's udev rule, per-PF systemd unit, `.link` file or
+/// node unit. Each knows where it goes, what reads it and how it is written; ``BootFiles``
+/// installs, enables, removes and reloads every one of them the same way.
+protocol BootFile {
+  /// The host path it is installed at.
+  var path: String { get }
+  /// What reads it at boot.
+  var reader: BootFileReader { get }
+  /// Its text (a pure rendering of validated values; the root is read for facts such as the
+  /// installed binary or the systemd version).
+  func render(root: HostRoot) throws -> String
+}
+
+/// What reads a boot file: udevd (rules and `.link` files, reloaded with `udevadm control
+/// --reload`) or systemd (a unit, enabled through its `[Install]` section).
+enum BootFileReader: Equatable {
+  case udev
+  case systemd(unit: String)
+}
