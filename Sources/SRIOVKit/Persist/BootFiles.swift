@@ -15,6 +15,33 @@ enum BootFiles {
     """
   }
 
+  /// A oneshot unit that makes VFs early at boot: after udev's sockets and trigger (so sriovctl
+  /// can tell that udev runs, and waits for it to name each PF), before networking and kubelet.
+  /// The per-PF unit and the node unit differ only in `description`, `comment` and `command`.
+  static func earlyUnit(description: String, comment: String, command: [String]) -> String {
+    """
+    [Unit]
+    Description=\(description)
+    Documentation=man:sriovctl(1)
+    \(comment)
+    DefaultDependencies=no
+    Wants=systemd-udev-trigger.service network-pre.target
+    After=systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service
+    After=systemd-modules-load.service local-fs.target
+    Before=network-pre.target kubelet.service shutdown.target
+    Conflicts=shutdown.target
+
+    [Service]
+    Type=oneshot
+    RemainAfterExit=yes
+    ExecStart=\(command.joined(separator: " "))
+
+    [Install]
+    WantedBy=multi-user.target
+
+    """
+  }
+
   /// Writes `content` at the file's path and enables a unit, then reloads what reads it (live)
   /// or says it takes effect at the next boot (another root). The caller holds the run lock.
   ///

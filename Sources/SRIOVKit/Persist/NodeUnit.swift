@@ -45,29 +45,14 @@ public struct NodeUnit: BootFile {
     return BootFiles.header(
       "the VFs of \(NodeConfig.defaultPath) at boot.", reproduce: "sriovctl persist --config\(timeoutOption) --install",
       remove: "sriovctl persist --config --remove")
-      + """
-      [Unit]
-      Description=SR-IOV: the VFs of \(NodeConfig.defaultPath) (sriovctl)
-      Documentation=man:sriovctl(1)
-      # Early, before networking and Kubernetes use the VFs. apply waits for udev's queue, then
-      # follows each PF by its PCI address until udev has named its interface; udev's sockets
-      # come first, so apply can tell that udev runs.
-      DefaultDependencies=no
-      Wants=systemd-udev-trigger.service network-pre.target
-      After=systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service
-      After=systemd-modules-load.service local-fs.target
-      Before=network-pre.target kubelet.service shutdown.target
-      Conflicts=shutdown.target
-
-      [Service]
-      Type=oneshot
-      RemainAfterExit=yes
-      ExecStart=\(arguments.joined(separator: " "))
-
-      [Install]
-      WantedBy=multi-user.target
-
-      """
+      + BootFiles.earlyUnit(
+        description: "SR-IOV: the VFs of \(NodeConfig.defaultPath) (sriovctl)",
+        comment: """
+          # Early, before networking and Kubernetes use the VFs. apply waits for udev's queue, then
+          # follows each PF by its PCI address until udev has named its interface; udev's sockets
+          # come first, so apply can tell that udev runs.
+          """,
+        command: arguments)
   }
 
   /// The unit as `--install` would write it, for review; the node file is checked all the same.

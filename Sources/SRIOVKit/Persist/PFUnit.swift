@@ -13,28 +13,14 @@ struct PFUnit: BootFile {
     let arguments = [binary, "create-vfs", pf.description] + request.createArguments()
       + ["--wait-for-pf", "--timeout", request.timeoutArgument]
     try arguments.forEach(BootFiles.checkSafe)
-    return perPFHeader(request, pf: pf, method: .systemd) + """
-      [Unit]
-      Description=SR-IOV: \(request.count) VFs on \(pf) (sriovctl)
-      Documentation=man:sriovctl(1)
-      # Early, before networking and Kubernetes use the VFs. create-vfs follows the PF by its PCI
-      # address and waits until udev has named its interface; udev's sockets come first, so
-      # create-vfs can tell that udev runs.
-      DefaultDependencies=no
-      Wants=systemd-udev-trigger.service network-pre.target
-      After=systemd-udevd-control.socket systemd-udevd-kernel.socket systemd-udev-trigger.service
-      After=systemd-modules-load.service local-fs.target
-      Before=network-pre.target kubelet.service shutdown.target
-      Conflicts=shutdown.target
-
-      [Service]
-      Type=oneshot
-      RemainAfterExit=yes
-      ExecStart=\(arguments.joined(separator: " "))
-
-      [Install]
-      WantedBy=multi-user.target
-
-      """
+    return perPFHeader(request, pf: pf, method: .systemd)
+      + BootFiles.earlyUnit(
+        description: "SR-IOV: \(request.count) VFs on \(pf) (sriovctl)",
+        comment: """
+          # Early, before networking and Kubernetes use the VFs. create-vfs follows the PF by its PCI
+          # address and waits until udev has named its interface; udev's sockets come first, so
+          # create-vfs can tell that udev runs.
+          """,
+        command: arguments)
   }
 }
