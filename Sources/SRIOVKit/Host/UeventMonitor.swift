@@ -74,3 +74,28 @@ public struct Deadline: Sendable {
 
   public var hasPassed: Bool { remainingMilliseconds == 0 }
 }
+
+extension UeventMonitor {
+  /// The one wait of sriovctl: looks at the host with `check` until it reports done, waiting on
+  /// uevents in between, until `deadline`; after the deadline `check` runs once more. Without a
+  /// `monitor` (one opened before a change whose events are awaited), the socket is opened only
+  /// once there is something to wait for, and the host is looked at again right after, so no
+  /// event between the first look and the opening is missed. Returns the last outcome.
+  static func wait<Value>(
+    until deadline: Deadline, monitor: UeventMonitor? = nil, _ check: () throws -> (done: Bool, value: Value)
+  ) throws -> (done: Bool, value: Value) {
+    var monitor = monitor
+    var outcome = try check()
+    while !outcome.done {
+      guard let open = monitor else {
+        monitor = try UeventMonitor()
+        outcome = try check()
+        continue
+      }
+      let woke = open.waitForEvents(until: deadline)
+      outcome = try check()
+      if !woke { break }
+    }
+    return outcome
+  }
+}

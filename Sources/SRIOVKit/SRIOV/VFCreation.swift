@@ -155,32 +155,26 @@ public enum VFCreation {
   /// until the PF exists with its driver bound and, for a kernel Ethernet driver or when VF
   /// settings need it, its interface, and until udev has finished with that interface.
   private static func waitForPF(_ request: VFRequest, root: HostRoot, deadline: Deadline) throws {
-    // Opened only when there is something to wait for, then the state is read again.
-    var monitor: UeventMonitor?
-    while true {
-      var failure: Error
+    let outcome = try UeventMonitor.wait(until: deadline) { () -> (done: Bool, value: Error?) in
       do {
         let pf = try Inventory.discover(root: root, names: false).select([request.pf], root: root)[0]
         let device = PCIDeviceAttributes(root: root).directory(pf.address)
         switch try InterfaceReadiness.of(device: device, root: root) {
         case .ready:
-          return
+          return (true, nil)
         case .renaming(let name), .pending(let name, _):
-          failure = VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout)
+          return (false, VFCreationError.pfNotNamed(pf: pf.address, interface: name, seconds: request.timeout))
         case .absent:
           let needsInterface = try makesInterface(pf, root: root) || request.wantsLinkSettings || request.mtu != nil
-          if pf.driver != nil && !needsInterface { return }
-          failure = VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout)
+          if pf.driver != nil && !needsInterface { return (true, nil) }
+          return (false, VFCreationError.pfNotReady(pf: pf.address, seconds: request.timeout))
         }
       } catch {
-        failure = error
+        // Not there yet (no such PF, no driver): looked at again on the next event.
+        return (false, error)
       }
-      guard let open = monitor else {
-        monitor = try UeventMonitor()
-        continue
-      }
-      if !open.waitForEvents(until: deadline) { throw failure }
     }
+    if !outcome.done, let failure = outcome.value { throw failure }
   }
 
   /// Whether the PF's bound driver registers a network interface: a kernel driver of an Ethernet
@@ -301,22 +295,16 @@ public enum VFCreation {
     private static func waitUntilNamed(
       _ readiness: InterfaceReadiness, pf: PCIAddress, root: HostRoot, deadline: Deadline
     ) throws -> InterfaceReadiness {
-      var readiness = readiness
-      var monitor: UeventMonitor?
       let device = PCIDeviceAttributes(root: root).directory(pf)
-      while true {
-        switch readiness {
-        case .absent, .ready: return readiness
-        case .pending, .renaming: break
+      var first: InterfaceReadiness? = readiness
+      return try UeventMonitor.wait(until: deadline) { () -> (done: Bool, value: InterfaceReadiness) in
+        let now = try first ?? InterfaceReadiness.of(device: device, root: root)
+        first = nil
+        switch now {
+        case .absent, .ready: return (true, now)
+        case .pending, .renaming: return (false, now)
         }
-        if let open = monitor {
-          guard open.waitForEvents(until: deadline) else { return readiness }
-        } else {
-          // Opened only now there is something to wait for; the state is read again below.
-          monitor = try UeventMonitor()
-        }
-        readiness = try InterfaceReadiness.of(device: device, root: root)
-      }
+      }.value
     }
 
     private var directory: String { sysfs.directory(pf.address) }
@@ -528,19 +516,13 @@ public enum VFCreation {
     /// has nothing left. Open `monitor` before the change whose result is awaited; without one,
     /// one is opened only if there is something to wait for.
     private func waitUntilReady(count: Int, drivers: [Int: String], interfacesExpected: Bool, monitor: UeventMonitor?) throws {
-      func missing() throws -> [String] {
-        try VFCreation.unreadyVFs(
+      let outcome = try UeventMonitor.wait(until: deadline, monitor: monitor) { () -> (done: Bool, value: [String]) in
+        let missing = try VFCreation.unreadyVFs(
           pf: pf.address, count: count, drivers: drivers, interfacesExpected: interfacesExpected, root: root)
+        return (missing.isEmpty, missing)
       }
-      if monitor == nil, try missing().isEmpty { return }
-      let monitor = try monitor ?? UeventMonitor()
-      while true {
-        if try missing().isEmpty { return }
-        if !monitor.waitForEvents(until: deadline) {
-          let stillMissing = try missing()
-          if stillMissing.isEmpty { return }
-          throw VFCreationError.notReady(pf: pf.address, seconds: request.timeout, missing: stillMissing)
-        }
+      if !outcome.done {
+        throw VFCreationError.notReady(pf: pf.address, seconds: request.timeout, missing: outcome.value)
       }
     }
 
