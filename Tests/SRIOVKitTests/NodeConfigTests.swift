@@ -243,25 +243,69 @@ final class NodeConfigTests: XCTestCase {
     }
   }
 
-  /// The design proof of the issue: each PF's configuration blocks until the other PF's has
-  /// started. Run one after the other, the first would wait out its 10 s and fail.
+  /// A PF that exists only in memory: its `sriov_numvfs` write returns only once the other PF's
+  /// write has started (or fails after 10 s).
+  private final class RendezvousOperations: HostOperations {
+    let state: PFState
+    let rendezvous: Rendezvous
+    var writes: [Int] = []
+    var created = 0
+
+    init(_ state: PFState, _ rendezvous: Rendezvous) {
+      self.state = state
+      self.rendezvous = rendezvous
+    }
+
+    func readState() throws -> PFState { state }
+    func writeNumVFs(_ count: Int) throws {
+      writes.append(count)
+      if count > 0 {
+        guard rendezvous.arriveAndWait(for: 2, seconds: 10) else {
+          throw VFRequestError.invalidValue(option: "test", value: "\(state.address)", expected: "the other PF's write to start within 10 s")
+        }
+      }
+      created = count
+    }
+    func writeAutoprobe(_ on: Bool) throws {}
+    func setMTU(_ mtu: Int) throws {}
+    func bringUp() throws {}
+    func loadModule(_ name: String) throws {}
+    func virtualFunctions() throws -> [PFState.VF] {
+      (0..<created).map { PFState.VF(index: $0, address: PCIAddress(bus: 0x3b, device: 2, function: UInt8($0))!, driver: "iavf") }
+    }
+    func bind(_ vf: PFState.VF, to driver: VFDriver, vfDrivers: [String]) throws {}
+    func setLink(vf: Int, _ change: VFLinkChange) throws {}
+    func linkSettings() throws -> [VFLinkSettings] { [] }
+    func watch() throws {}
+    func waitUntilReady(count: Int, drivers: [Int: String], interfacesExpected: Bool) throws {}
+    func finalState(count: Int, dryRun: Bool) throws -> (interface: String?, vfs: [VFState]) {
+      (state.interface, try virtualFunctions().map { VFState(index: $0.index, address: $0.address, interface: nil, driver: $0.driver, settings: nil) })
+    }
+  }
+
+  /// The design proof of the issue: apply, with the real planner and executor over a host whose
+  /// `sriov_numvfs` write blocks until the other PF's write has started. Run one after the other,
+  /// the first write would wait out its 10 s and fail.
   func testPFsAreConfiguredAtTheSameTime() throws {
     let root = try x710()
     let text = policy("  - name: both\n    nicSelector: {vendor: \"8086\"}\n    numVfs: 3\n")
     let targets = try NodeConfig.parse(text, file: "n.yaml").resolve(root: root)
     XCTAssertEqual(targets.pfs.count, 2)
     let rendezvous = Rendezvous()
-    let result = try NodeApply.run(targets, root: root, dryRun: false, timeout: 30) { request, _, _ in
-      // The sriov_numvfs write of this double: it returns only once the other PF's has begun.
-      guard rendezvous.arriveAndWait(for: 2, seconds: 10) else {
-        throw VFRequestError.invalidValue(option: "test", value: "\(request.pf)", expected: "the other PF to start within 10 s")
-      }
-      return VFCreationResult(
-        pf: PCIAddress("0000:3b:00.0")!, interface: nil, changed: true, dryRun: false, previous: 0,
-        numVFs: request.count, actions: ["write \(request.count) to sriov_numvfs"], vfs: [])
+    let result = try NodeApply.run(targets, root: root, dryRun: false, timeout: 30) { request, dryRun, _ in
+      guard case .address(let address) = request.pf else { throw VFRequestError.invalidCount(-1) }
+      let operations = RendezvousOperations(
+        PFState(address: address, interface: "ens1f0", numVFs: 0, totalVFs: 64, vfDrivers: ["iavf"], modules: ["iavf": .loaded]),
+        rendezvous)
+      let state = try operations.readState()
+      let result = try PFExecutor.run(
+        try PFPlanner.plan(request, state), request: request, state: state, operations: operations, dryRun: dryRun)
+      XCTAssertEqual(operations.writes, [3])
+      return result
     }
     XCTAssertEqual(result.errors, [String]())
-    XCTAssertTrue(result.changed)
+    XCTAssertEqual(result.pfs.map { $0.result?.actions ?? [] }, [["create 3 VFs: write 3 to sriov_numvfs"], ["create 3 VFs: write 3 to sriov_numvfs"]])
+    XCTAssertEqual(result.pfs.map { $0.result?.numVFs }, [3, 3])
   }
 
   func testOnePFFailingDoesNotStopTheOther() throws {
