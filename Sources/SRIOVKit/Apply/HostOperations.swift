@@ -159,17 +159,7 @@ public enum PFExecutor {
     let created = binds.contains { if case .bindNew = $0 { return true } else { return false } }
     if created {
       // What the planner checks for existing VFs, checked now that these exist.
-      var loads: [String] = []
-      for (vf, driver) in pending {
-        guard case .named(let name) = driver else { continue }
-        if name.description.hasPrefix("vfio"), vf.iommuGroup == nil {
-          throw VFCreationError.noIOMMUGroup(vf: vf.address, driver: name.description)
-        }
-        switch state.modules[name.description] {
-        case .loaded?, .builtIn?, nil: break
-        case .loadable?, .blacklisted?, .missing?: if !loads.contains(name.description) { loads.append(name.description) }
-        }
-      }
+      let loads = try PFPlanner.modulesToLoad(for: pending, state)
       for name in loads {
         record(PFAction.loadModule(name).description)
         try operations.loadModule(name)

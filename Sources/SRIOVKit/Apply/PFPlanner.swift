@@ -187,6 +187,23 @@ public enum PFPlanner {
     }
   }
 
+  /// The modules the binds need loaded, in order; a VF that vfio would take without an IOMMU
+  /// group is refused (the planner asks it of existing VFs, the executor of VFs it created).
+  static func modulesToLoad(for binds: [(PFState.VF, VFDriver)], _ state: PFState) throws -> [String] {
+    var loads: [String] = []
+    for (vf, wanted) in binds {
+      guard case .named(let name) = wanted else { continue }
+      if name.description.hasPrefix("vfio"), vf.iommuGroup == nil {
+        throw VFCreationError.noIOMMUGroup(vf: vf.address, driver: name.description)
+      }
+      switch state.modules[name.description] {
+      case .loaded?, .builtIn?, nil: break
+      case .loadable?, .blacklisted?, .missing?: if !loads.contains(name.description) { loads.append(name.description) }
+      }
+    }
+    return loads
+  }
+
   private static func driverActions(
     _ request: VFRequest, _ state: PFState, changesCount: Bool, suspendProbe: Bool, autoprobe: Bool
   ) throws -> [PFAction] {
@@ -210,19 +227,7 @@ public enum PFPlanner {
       guard let wanted = request.drivers.value(for: vf.index) else { continue }
       if !has(wanted, bound: vf.driver, override: vf.driverOverride, vfDrivers: state.vfDrivers) { pending.append((vf, wanted)) }
     }
-    var actions: [PFAction] = []
-    var loads: [String] = []
-    for (vf, wanted) in pending {
-      guard case .named(let name) = wanted else { continue }
-      if name.description.hasPrefix("vfio"), vf.iommuGroup == nil {
-        throw VFCreationError.noIOMMUGroup(vf: vf.address, driver: name.description)
-      }
-      switch state.modules[name.description] {
-      case .loaded?, .builtIn?, nil: break
-      case .loadable?, .blacklisted?, .missing?: if !loads.contains(name.description) { loads.append(name.description) }
-      }
-    }
-    actions += loads.map { .loadModule($0) }
+    var actions = try modulesToLoad(for: pending, state).map { PFAction.loadModule($0) }
     // Named drivers first: a VF is given back to its own driver once they are bound.
     let ordered = pending.filter { $0.1 != .kernel } + pending.filter { $0.1 == .kernel }
     actions += ordered.map { .bind(vf: $0.0.index, address: $0.0.address, driver: $0.1, was: $0.0.driver) }
