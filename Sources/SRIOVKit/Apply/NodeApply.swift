@@ -33,7 +33,10 @@ public struct NodeApplyResult: Sendable, JSONRepresentable {
   /// Whether anything changed (or, in a dry run, would).
   public var changed: Bool { pfs.contains { $0.result?.changed ?? false } }
   /// The PFs that failed, as one line each.
-  public var errors: [String] { pfs.compactMap { pf in pf.error.map { "\(pf.pf): \($0)" } } }
+  /// One line per failed PF, naming it once (most engine errors already start with its address).
+  public var errors: [String] {
+    pfs.compactMap { pf in pf.error.map { $0.hasPrefix(pf.pf.description) ? $0 : "\(pf.pf): \($0)" } }
+  }
 
   public var json: JSON {
     .object([
