@@ -5,11 +5,17 @@
 #   make bench     the benchmarks (results in BENCHMARKS.md)
 #   make fuzz      run every libFuzzer target a minute (FUZZ_SECONDS); make fuzz-ci: a few seconds each
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb       the Debian package, .build/deb/sriovctl_VERSION_amd64.deb (checked by lintian)
+#   make dist      the release tarball, .build/dist/sriovctl-VERSION-linux-x86_64.tar.gz and .sha256
+#   make set-version VERSION=x.y.z   one commit that changes the version everywhere
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SWIFT    ?= swift
-# The date in the man page's header; bump it with a release so that regenerating is reproducible.
+# The one version: Sources/SRIOVKit/Version.swift (--version), which debian/changelog, the
+# collection's galaxy.yml and the man page's footer must repeat (`make set-version` changes all).
+VERSION := $(shell sed -n 's/^public let version = "\(.*\)"$$/\1/p' Sources/SRIOVKit/Version.swift)
+# The date in the man page's header; set-version moves it, so that regenerating is reproducible.
 MAN_DATE := 2026-11-25
 
 DEBUG_BIN   = .build/debug/sriovctl
@@ -24,10 +30,10 @@ BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev libnl-route-3-dev pkg-config 
 # Tests/ansible/cloud-init-schema.sh); ansible-core goes into a venv (Tests/ansible/run.sh).
 TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml python3-venv \
   python3-configobj python3-jinja2 python3-jsonpatch python3-jsonschema python3-netifaces \
-  python3-requests python3-serial
+  python3-requests python3-serial dpkg-dev lintian
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
+.PHONY: deb dist set-version check-version all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
 
 all: build
 
@@ -60,7 +66,7 @@ list: build
 # The VM tests (Tests/sriovctlTests/VMTests.swift) boot a real kernel under QEMU; the test bed's
 # prepare step installs QEMU and fetches the kernel. SRIOVCTL_SKIP_VM_TESTS=1 skips both.
 # The persist reboot tests boot the release binary in a Debian guest (Tests/vm/debian-image.sh).
-test: test-deps release
+test: test-deps release deb
 	@if [ "$${SRIOVCTL_SKIP_VM_TESTS:-0}" != 1 ]; then \
 	  $(SUDO) Tests/vm/testbed.sh prepare && $(SUDO) Tests/vm/debian-image.sh >/dev/null; fi
 	@$(SUDO) Tests/kubernetes/kubectl.sh >/dev/null
@@ -83,11 +89,12 @@ check-release: release
 	if [ -n "$$extra" ]; then echo "release binary needs more than glibc and the C libraries:$$extra"; exit 1; fi; \
 	echo "release binary needs:" $$needed
 
-# The man page and the completion scripts are committed; fail when the CLI has moved on.
+# The man page and the completion scripts are committed (the man page with its version in the
+# footer and a paragraph macro for each blank line of a discussion, which groff would warn about); fail when the CLI has moved on.
 check-generated: build
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(MAKE) --no-print-directory generate GENERATED_DIR="$$tmp" >/dev/null && \
-	stale=""; for f in man/sriovctl.1 completions/sriovctl.bash completions/sriovctl.zsh completions/sriovctl.fish; do \
+	stale=""; for f in man/sriovctl.8 completions/sriovctl.bash completions/sriovctl.zsh completions/sriovctl.fish; do \
 	  cmp -s "$$tmp/$$f" "$$f" || stale="$$stale $$f"; \
 	done; \
 	if [ -n "$$stale" ]; then echo "stale generated files:$$stale (run 'make generate')"; exit 1; fi; \
@@ -97,24 +104,68 @@ GENERATED_DIR ?= .
 generate: build
 	mkdir -p $(GENERATED_DIR)/man $(GENERATED_DIR)/completions
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug \
-	  --date $(MAN_DATE) --authors "The sriovctl authors"
-	cp .build/plugins/GenerateManual/outputs/sriovctl/sriovctl.1 $(GENERATED_DIR)/man/sriovctl.1
+	  --date $(MAN_DATE) --section 8 --authors "The sriovctl authors"
+	sed -e 's/^\.Os$$/.Os sriovctl $(VERSION)/' -e 's/^$$/.Pp/' .build/plugins/GenerateManual/outputs/sriovctl/sriovctl.8 \
+	  >$(GENERATED_DIR)/man/sriovctl.8
 	$(DEBUG_BIN) --generate-completion-script bash > $(GENERATED_DIR)/completions/sriovctl.bash
 	$(DEBUG_BIN) --generate-completion-script zsh > $(GENERATED_DIR)/completions/sriovctl.zsh
 	$(DEBUG_BIN) --generate-completion-script fish > $(GENERATED_DIR)/completions/sriovctl.fish
 
+# An administration tool: the binary in sbin, the manual in section 8.
 install: release
-	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/sriovctl
-	install -D -m 0644 man/sriovctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/sriovctl.1
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/sbin/sriovctl
+	install -D -m 0644 man/sriovctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/sriovctl.8
 	install -D -m 0644 completions/sriovctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sriovctl
 	install -D -m 0644 completions/sriovctl.zsh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sriovctl
 	install -D -m 0644 completions/sriovctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sriovctl.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sriovctl $(DESTDIR)$(PREFIX)/share/man/man1/sriovctl.1 \
+	rm -f $(DESTDIR)$(PREFIX)/sbin/sriovctl $(DESTDIR)$(PREFIX)/share/man/man8/sriovctl.8 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sriovctl \
 	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sriovctl \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sriovctl.fish
+
+# The Debian package (packaging/make-deb.sh), then lintian on it: an error or a warning fails the
+# build (the one overridden error is explained in debian/sriovctl.lintian-overrides and the README).
+DEB = .build/deb/sriovctl_$(VERSION)_amd64.deb
+deb: release check-version
+	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg-dev lintian"
+	packaging/make-deb.sh $(RELEASE_BIN) .build/deb
+	lintian --fail-on error,warning $(DEB)
+
+# The release tarball for other distributions (packaging/make-dist.sh): binary, manual,
+# completions, example, README and LICENSE, with its .sha256.
+dist: release check-version
+	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg-dev"
+	packaging/make-dist.sh $(RELEASE_BIN) .build/dist
+
+# Every place that repeats the version agrees with Sources/SRIOVKit/Version.swift.
+COLLECTION_GALAXY = contrib/ansible/ansible_collections/sriovctl/sriov/galaxy.yml
+check-version:
+	@bad=""; \
+	[ "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" ] || bad="$$bad debian/changelog"; \
+	grep -q '^\.Os sriovctl $(VERSION)$$' man/sriovctl.8 || bad="$$bad man/sriovctl.8"; \
+	if [ -f $(COLLECTION_GALAXY) ]; then grep -q '^version: $(VERSION)$$' $(COLLECTION_GALAXY) || bad="$$bad $(COLLECTION_GALAXY)"; fi; \
+	if [ -n "$$bad" ]; then echo "not version $(VERSION):$$bad (run 'make set-version VERSION=$(VERSION)')"; exit 1; fi; \
+	echo "version $(VERSION) everywhere"
+
+# make set-version VERSION=x.y.z: Version.swift, a new debian/changelog entry, galaxy.yml, the
+# man page (regenerated, dated today), in one commit.
+set-version:
+	@[ "$(origin VERSION)" = "command line" ] || { echo "usage: make set-version VERSION=x.y.z"; exit 2; }
+	@echo "$(VERSION)" | grep -Eqx '[0-9]+\.[0-9]+\.[0-9]+' || { echo "set-version: '$(VERSION)' is not x.y.z"; exit 2; }
+	@git diff --quiet HEAD || { echo "set-version: commit or stash your changes first"; exit 1; }
+	sed -i 's/^public let version = ".*"$$/public let version = "$(VERSION)"/' Sources/SRIOVKit/Version.swift
+	sed -i 's/^MAN_DATE := .*/MAN_DATE := $(shell date -u +%F)/' Makefile
+	if [ -f $(COLLECTION_GALAXY) ]; then sed -i 's/^version: .*/version: $(VERSION)/' $(COLLECTION_GALAXY); fi
+	{ printf 'sriovctl (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n\n' "$(VERSION)" "$(VERSION)" \
+	    "$$(dpkg-parsechangelog -S Maintainer)" "$$(date -uR)"; cat debian/changelog; } >debian/changelog.new
+	mv debian/changelog.new debian/changelog
+	$(MAKE) --no-print-directory generate
+	$(MAKE) --no-print-directory check-version
+	git commit -q -m "sriovctl $(VERSION)" -- Sources/SRIOVKit/Version.swift Makefile debian/changelog man completions \
+	  $$( [ -f $(COLLECTION_GALAXY) ] && echo $(COLLECTION_GALAXY) )
+	@echo "committed sriovctl $(VERSION)"
 
 # libFuzzer targets for every parser of outside text and the renderers (Fuzz/, its own package so
 # the main build needs neither the sanitizers nor Yams). SwiftPM's --sanitize fuzzer links

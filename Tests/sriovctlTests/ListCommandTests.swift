@@ -238,7 +238,7 @@ final class GeneratedFilesTests: XCTestCase {
 
   func testManPageDescribesEverySubcommand() throws {
     let page = try String(
-      contentsOf: repositoryRoot.appendingPathComponent("man/sriovctl.1"), encoding: .utf8)
+      contentsOf: repositoryRoot.appendingPathComponent("man/sriovctl.8"), encoding: .utf8)
     let help = try sriovctl(["--help"])
     for command in ["check", "list", "create-vfs", "persist", "label"] {
       XCTAssertTrue(page.contains(".It Em \(command)"), "man page lacks \(command): run 'make generate'")

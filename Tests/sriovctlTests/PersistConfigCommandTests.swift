@@ -81,4 +81,30 @@ final class PersistConfigCommandTests: XCTestCase {
       XCTAssertEqual(run.status, 64, "\(arguments): \(run.stderr)")
     }
   }
+
+  /// The unit runs the sriovctl that is installed under the root: the Debian package's
+  /// /usr/sbin/sriovctl, `make install`'s /usr/local/sbin one before it, and none is an error.
+  func testTheUnitRunsTheInstalledBinary() throws {
+    let (root, file) = try x710()
+    try FileManager.default.removeItem(atPath: root + "/usr/local/bin/sriovctl")
+    let none = try sriovctl(["persist", "--config", "-f", file, "--install", "--root", root])
+    XCTAssertEqual(none.status, 1)
+    XCTAssertEqual(
+      none.stderr,
+      "Error: sriovctl is not installed under \(root) (/usr/sbin, /usr/bin or /usr/local): the unit runs it at boot; install the package or run 'make install' first\n")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/sriovctl.service"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/sriovctl/sriovctl.yaml"))
+
+    func execStart() throws -> String? {
+      let shown = try sriovctl(["persist", "--config", "-f", file, "--root", root])
+      XCTAssertEqual(shown.status, 0, shown.stderr)
+      return shown.stdout.split(separator: "\n").first { $0.hasPrefix("ExecStart=") }.map(String.init)
+    }
+    for directory in ["/usr/sbin", "/usr/local/sbin"] {
+      try FileManager.default.createDirectory(atPath: root + directory, withIntermediateDirectories: true)
+      try "#!/bin/sh\n".write(toFile: root + directory + "/sriovctl", atomically: true, encoding: .utf8)
+      XCTAssertEqual(
+        try execStart(), "ExecStart=\(directory)/sriovctl apply --boot -f /etc/sriovctl/sriovctl.yaml --timeout 60")
+    }
+  }
 }

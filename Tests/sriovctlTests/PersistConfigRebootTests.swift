@@ -1,4 +1,5 @@
 import Foundation
+import SRIOVKit
 import XCTest
 
 /// The node unit across a real reboot: in the Debian 12 guest (systemd/udev 252) with two igb PFs
@@ -6,7 +7,8 @@ import XCTest
 /// on vfio-pci, 2-3 on igbvf with VLAN 100; PF 2: 2 VFs with mac: auto) and creates no VF; boot 2
 /// of the same disk must have both PFs' VFs with those drivers and settings, made by
 /// sriovctl.service, and the PFs keep their predictable names (Tests/vm/scenarios/persist-config.sh).
-/// Needs the release binary and `Tests/vm/testbed.sh prepare`; SRIOVCTL_SKIP_VM_TESTS=1 skips it.
+/// Boot 1 installs the Debian package (`make deb`) with dpkg -i. Needs it and
+/// `Tests/vm/testbed.sh prepare`; SRIOVCTL_SKIP_VM_TESTS=1 skips it.
 final class PersistConfigRebootTests: XCTestCase {
   private struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -16,15 +18,16 @@ final class PersistConfigRebootTests: XCTestCase {
     (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
   }
 
-  private func boot(_ number: Int, image: String, disk: URL, mode: String) throws -> URL {
+  private func boot(_ number: Int, image: String, disk: URL, mode: String, deb: String? = nil) throws -> URL {
     let out = disk.deletingLastPathComponent().appendingPathComponent("boot\(number)")
     var options = [
       "run", "--debian", image, "--disk-copy", disk.path, "--binary", releaseBinary.path, "--out", out.path,
       "--timeout", "600", "--cpu", "max", "--igb2", "--viommu", "--cmdline", "intel_iommu=on iommu=pt",
     ]
-    if number == 1 { options.append("--install-binary") }
+    if let deb { options += ["--include", deb] }
     let scenario = repositoryRoot.appendingPathComponent("Tests/vm/scenarios/persist-config.sh").path
-    let run = try runProgram(repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"), options + ["--", scenario, mode])
+    let run = try runProgram(
+      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"), options + ["--", scenario, mode] + (deb.map { [$0] } ?? []))
     guard run.status == 0 else {
       throw Failure(
         description: "the VM test bed failed in boot \(number) (exit \(run.status)); run 'Tests/vm/testbed.sh prepare' "
@@ -46,9 +49,13 @@ final class PersistConfigRebootTests: XCTestCase {
     }
     let disk = try temporaryDirectory(self).appendingPathComponent("disk.raw")
 
-    let install = try boot(1, image: image, disk: disk, mode: "install")
+    // Boot 1 installs the Debian package with dpkg -i; its /usr/sbin/sriovctl installs the unit.
+    let deb = try DebianPackage.built().path
+    let install = try boot(1, image: image, disk: disk, mode: "install", deb: deb)
+    XCTAssertEqual(text(install, "dpkg-install.status"), "0\n", text(install, "dpkg-install.log"))
+    XCTAssertEqual(text(install, "dpkg-status"), "install ok installed \(SRIOVKit.version)\n")
     XCTAssertEqual(text(install, "persist.status").trimmingCharacters(in: .whitespacesAndNewlines), "0", text(install, "persist.stderr"))
-    XCTAssertTrue(text(install, "persist.json").contains("apply --boot -f /etc/sriovctl/sriovctl.yaml"), text(install, "persist.json"))
+    XCTAssertTrue(text(install, "persist.json").contains("ExecStart=/usr/sbin/sriovctl apply --boot -f /etc/sriovctl/sriovctl.yaml"), text(install, "persist.json"))
 
     let second = try boot(2, image: image, disk: disk, mode: "check")
     let journal = text(second, "journal-unit.txt")

@@ -1,4 +1,5 @@
 import Foundation
+import SRIOVKit
 import XCTest
 
 /// `sriovctl persist --install` across a real reboot: a minimal Debian 12 guest with real systemd
@@ -9,9 +10,9 @@ import XCTest
 /// (persist-boot2.sh, the same disk) records what the boot did by itself, before it runs any
 /// sriovctl command: the VFs must be there, created by the rule, unit or .link file.
 ///
-/// These tests use the release binary, `.build/release/sriovctl` (build it with `swift build -c
-/// release --static-swift-stdlib`: the Debian image has glibc and the C libraries, not the Swift
-/// runtime); they build nothing themselves. They need root (the image is built and cached in
+/// Boot 1 installs the Debian package (`make deb`: the release binary, linked with the static
+/// Swift runtime; the image has glibc and the C libraries) with dpkg -i, and runs its
+/// /usr/sbin/sriovctl; the tests build nothing themselves. They need root (the image is built and cached in
 /// /var/cache/sriovctl-vm; the first build downloads ~100 MB from the Debian mirror) and
 /// `Tests/vm/testbed.sh prepare`. Where QEMU cannot run they fail, loudly; set
 /// SRIOVCTL_SKIP_VM_TESTS=1 to skip them on purpose. About 30-60 s a boot on 2 cores.
@@ -73,14 +74,14 @@ final class PersistVMTests: XCTestCase {
 
   /// One boot of `disk` (created from the image by the first boot) running a scenario.
   private func boot(
-    image: String, disk: URL, name: String, installBinary: Bool, scenario: String, _ arguments: [String]
+    image: String, disk: URL, name: String, include: [String], scenario: String, _ arguments: [String]
   ) throws -> Boot {
     let out = disk.deletingLastPathComponent().appendingPathComponent(name)
     var options = [
       "run", "--debian", image, "--disk-copy", disk.path, "--binary", releaseBinary.path,
       "--out", out.path, "--timeout", "600", "--cpu", "max",
     ]
-    if installBinary { options.append("--install-binary") }
+    for file in include { options += ["--include", file] }
     let testbed = try runProgram(
       repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"),
       options + ["--", repositoryRoot.appendingPathComponent("Tests/vm/scenarios/\(scenario)").path] + arguments)
@@ -98,10 +99,15 @@ final class PersistVMTests: XCTestCase {
     try skipUnlessWanted()
     let image = try debianImage()
     let disk = try temporaryDirectory(self).appendingPathComponent("disk.raw")
+    // What runs is what ships: boot 1 installs the Debian package with dpkg -i, and its
+    // /usr/sbin/sriovctl writes the file the boot uses.
+    let deb = try DebianPackage.built().path
     let install = try boot(
-      image: image, disk: disk, name: "boot1", installBinary: true, scenario: "persist-boot1.sh", [method])
+      image: image, disk: disk, name: "boot1", include: [deb], scenario: "persist-boot1.sh", [method, deb])
+    XCTAssertEqual(try install.trimmed("dpkg-install.status"), "0", (try? install.text("dpkg-install.log")) ?? "")
+    XCTAssertEqual(try install.trimmed("dpkg-status"), "install ok installed \(SRIOVKit.version)")
     let reboot = try boot(
-      image: image, disk: disk, name: "boot2", installBinary: false, scenario: "persist-boot2.sh", [])
+      image: image, disk: disk, name: "boot2", include: [], scenario: "persist-boot2.sh", [])
     return (install, reboot)
   }
 
@@ -164,6 +170,9 @@ final class PersistVMTests: XCTestCase {
   func testSystemdUnitRecreatesVFsAtBoot() throws {
     let boots = try reboot("systemd")
     let path = try assertPersisted(boots, method: "systemd", pathPrefix: "/etc/systemd/system/")
+    // The unit runs the packaged binary, where the package put it.
+    let content = try boots.install.text("installed.content")
+    XCTAssertTrue(content.contains("\nExecStart=/usr/sbin/sriovctl create-vfs 0000:01:00.0 --count 3"), content)
     let ip = try boots.reboot.text("ip-pf.txt")
     let vf0 = try XCTUnwrap(try ipVFLine(boots.reboot, 0), ip)
     XCTAssertTrue(vf0.contains("vlan 42"), "VF 0 after the reboot: \(vf0)")

@@ -15,6 +15,18 @@ enum BootFiles {
     """
   }
 
+  /// Where a unit finds sriovctl at boot, first found first: `make install`'s (PREFIX /usr/local,
+  /// sbin; bin as older releases installed it) before the Debian package's /usr/sbin, as PATH does.
+  static let binaryLocations = [
+    "/usr/local/sbin/sriovctl", "/usr/local/bin/sriovctl", "/usr/sbin/sriovctl", "/usr/bin/sriovctl",
+  ]
+
+  /// The installed sriovctl a unit runs: the first of ``binaryLocations`` under the root.
+  static func installedBinary(root: HostRoot) throws -> String {
+    guard let binary = binaryLocations.first(where: root.exists) else { throw PersistError.noBinary(root) }
+    return binary
+  }
+
   /// A oneshot unit that makes VFs early at boot: after udev's sockets and trigger (so sriovctl
   /// can tell that udev runs, and waits for it to name each PF), before networking and kubelet.
   /// The per-PF unit and the node unit differ only in `description`, `comment` and `command`.
@@ -22,7 +34,7 @@ enum BootFiles {
     """
     [Unit]
     Description=\(description)
-    Documentation=man:sriovctl(1)
+    Documentation=man:sriovctl(8)
     \(comment)
     DefaultDependencies=no
     Wants=systemd-udev-trigger.service network-pre.target

@@ -33,8 +33,7 @@ public struct NodeUnit: BootFile {
 
   /// The unit's text.
   func render(root: HostRoot) throws -> String {
-    guard let binary = ["/usr/local/bin/sriovctl", "/usr/bin/sriovctl", "/usr/sbin/sriovctl"].first(where: root.exists)
-    else { throw PersistError.noBinary(root) }
+    let binary = try BootFiles.installedBinary(root: root)
     guard VFRequest.isValidTimeout(timeout) else {
       throw VFRequestError.invalidValue(option: "--timeout", value: String(timeout), expected: "seconds, more than 0 and at most 3600")
     }

@@ -8,8 +8,7 @@ struct PFUnit: BootFile {
   var reader: BootFileReader { .systemd(unit: PersistMethod.unitName(for: pf)) }
 
   func render(root: HostRoot) throws -> String {
-    guard let binary = ["/usr/local/bin/sriovctl", "/usr/bin/sriovctl", "/usr/sbin/sriovctl"].first(where: root.exists)
-    else { throw PersistError.noBinary(root) }
+    let binary = try BootFiles.installedBinary(root: root)
     let arguments = [binary, "create-vfs", pf.description] + request.createArguments()
       + ["--wait-for-pf", "--timeout", request.timeoutArgument]
     try arguments.forEach(BootFiles.checkSafe)

@@ -71,7 +71,7 @@ public enum PersistError: Error, Equatable, CustomStringConvertible {
     case .oldSystemd(let version):
       return "systemd \(version) has no SR-IOV settings in .link files (251 or newer has); use --method udev or systemd"
     case .noBinary(let root):
-      return "sriovctl is not installed under \(root) (/usr/bin or /usr/local/bin): the systemd method runs it at boot; run 'make install' first"
+      return "sriovctl is not installed under \(root) (/usr/sbin, /usr/bin or /usr/local): the unit runs it at boot; install the package or run 'make install' first"
     case .needsAddress(let selector):
       return "'\(selector)' cannot be looked up: there is no sysfs under this root; name the PF by its PCI address"
     case .notOurs(let path):

@@ -4,7 +4,7 @@
 # Installs what recreates 3 VFs on the igb PF 0000:01:00.0 at boot, and nothing else: the VFs
 # must appear in the second boot (persist-boot2.sh, same DISK) without any sriovctl command.
 #
-# Usage: persist-boot1.sh METHOD
+# Usage: persist-boot1.sh METHOD [DEB]
 #   METHOD  udev | systemd | link: runs
 #             sriovctl persist 0000:01:00.0 --count 3 --method METHOD --install -o json
 #           (systemd also with --vlan 0=42);
@@ -21,11 +21,22 @@
 set -u
 OUT=${TESTBED_OUT:?not running in the test bed}
 BIN=${TESTBED_BINARY:-/usr/local/bin/sriovctl}
-METHOD=${1:?usage: persist-boot1.sh udev|systemd|link|standin-udev|standin-systemd|standin-link}
+METHOD=${1:?usage: persist-boot1.sh udev|systemd|link|standin-udev|standin-systemd|standin-link [DEB]}
+DEB=${2:-}
 PF=0000:01:00.0
 DEV=/sys/bus/pci/devices/$PF
 
 say() { echo "persist-boot1.sh: $*"; }
+# DEB, when given: the sriovctl package, installed first with dpkg -i as an operator would; the
+# packaged /usr/sbin/sriovctl then does the work (dpkg-install.log, dpkg-install.status, and
+# dpkg-status: the package's status and version afterwards).
+install_deb() {
+  dpkg -i "$1" >"$OUT/dpkg-install.log" 2>&1
+  echo $? >"$OUT/dpkg-install.status"
+  dpkg-query -W -f='${Status} ${Version}\n' sriovctl >"$OUT/dpkg-status" 2>&1
+  BIN=/usr/sbin/sriovctl
+}
+
 # names DIR: the entries of DIR, one a line.
 names() { for f in "$1"/*; do [ -e "$f" ] && printf '%s\n' "${f##*/}"; done; }
 
@@ -39,6 +50,7 @@ state() {
 # udev has named the PF and handled its events before anything is recorded.
 udevadm settle --timeout=60 || say "warning: udevadm settle timed out"
 state >"$OUT/before.txt"
+[ -z "$DEB" ] || install_deb "$DEB"
 
 case $METHOD in
   udev | link) set -- ;;

@@ -3,7 +3,7 @@
 # IMAGE --disk-copy DISK --igb2 --viommu; real systemd 252 and udev, which name the PFs enp1s0 and
 # enp2s0).
 #
-# Usage: persist-config.sh install
+# Usage: persist-config.sh install [DEB]
 #          udevadm settle; writes a node file (PF 1: 4 VFs, 0-1 on vfio-pci, 2-3 on igbvf with
 #          VLAN 100; PF 2: 2 VFs with mac: auto) and runs `sriovctl persist --config -f FILE
 #          --install -o json` (creates no VFs). Keeps node.yaml, persist.json, persist.stderr,
@@ -21,11 +21,22 @@ PF1=/sys/bus/pci/devices/0000:01:00.0
 PF2=/sys/bus/pci/devices/0000:02:00.0
 UNIT=sriovctl.service
 
+# DEB, when given: the sriovctl package, installed first with dpkg -i as an operator would; the
+# packaged /usr/sbin/sriovctl then does the work (dpkg-install.log, dpkg-install.status, and
+# dpkg-status: the package's status and version afterwards).
+install_deb() {
+  dpkg -i "$1" >"$OUT/dpkg-install.log" 2>&1
+  echo $? >"$OUT/dpkg-install.status"
+  dpkg-query -W -f='${Status} ${Version}\n' sriovctl >"$OUT/dpkg-status" 2>&1
+  BIN=/usr/sbin/sriovctl
+}
+
 name() { for dev in "$1"/net/*; do [ -e "$dev" ] && echo "${dev##*/}" && return; done; }
 
 case $MODE in
   install)
     udevadm settle --timeout=60 || echo "persist-config.sh: warning: udevadm settle timed out"
+    [ -z "${2:-}" ] || install_deb "$2"
     cat >/tmp/node.yaml <<YAML
 version: 1
 policies:
