@@ -386,6 +386,23 @@ final class AnsibleTests: XCTestCase {
     XCTAssertEqual(notReady.recap["failed"], 1)
   }
 
+  /// fail_on_error: false reports without failing. ansible-core marks any result with a non-zero
+  /// `rc` as failed unless `failed` is given, and sriovctl check exits 1 on a host that is not
+  /// ready: the module said rc 1 and the task failed although the option promised otherwise.
+  func testCheckWithoutFailOnErrorReportsAndThePlayGoesOn() throws {
+    let cx5 = work + "/cx5-report"
+    _ = try FixtureHosts.connectX5SRIOVDisabled(at: cx5)
+    let play = try playbook("check-report.yml", ["root": cx5, "sriovctl": binary])
+    XCTAssertEqual(play.status, 0, "\(play)")
+    let report = try play.task("Check, and decide later")
+    XCTAssertEqual(report.status, "ok", "\(report.result)")
+    XCTAssertEqual(report.result["ok"] as? Bool, false)
+    XCTAssertEqual(report.result["failed_checks"] as? [String], ["nic.sriov"])
+    XCTAssertEqual(report.result["rc"] as? Int, 1, "sriovctl check's own exit status is still reported")
+    XCTAssertEqual(try play.task("Reached on any host").status, "ok")
+    XCTAssertEqual(play.recap["failed"], 0)
+  }
+
   // MARK: - The example playbook
 
   func testExamplePlaybookInCheckModeOnAFixture() throws {

@@ -21,6 +21,8 @@
 set -u
 OUT=${TESTBED_OUT:?not running in the test bed}
 BIN=${TESTBED_BINARY:-/usr/local/bin/sriovctl}
+# Boot 1 may have installed the Debian package instead: then its binary.
+[ -x "$BIN" ] || BIN=/usr/sbin/sriovctl
 WAIT=${1:-120}
 PF=0000:01:00.0
 DEV=/sys/bus/pci/devices/$PF
