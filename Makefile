@@ -7,6 +7,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make deb       the Debian package, .build/deb/sriovctl_VERSION_amd64.deb (checked by lintian)
 #   make dist      the release tarball, .build/dist/sriovctl-VERSION-linux-x86_64.tar.gz and .sha256
+#   make collection  the Ansible collection, .build/collection/sriovctl-sriov-VERSION.tar.gz
 #   make set-version VERSION=x.y.z   one commit that changes the version everywhere
 
 PREFIX   ?= /usr/local
@@ -33,7 +34,7 @@ TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml python3
   python3-requests python3-serial dpkg-dev lintian
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deb dist set-version check-version all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
+.PHONY: collection deb dist set-version check-version all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
 
 all: build
 
@@ -138,6 +139,12 @@ deb: release check-version
 dist: release check-version
 	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg-dev"
 	packaging/make-dist.sh $(RELEASE_BIN) .build/dist
+
+# The Ansible collection sriovctl.sriov: ansible-galaxy collection build (ansible-core from the
+# test venv, Tests/ansible/run.sh), which also installs it where the Ansible tests run it from.
+collection: check-version
+	@$(MAKE) --no-print-directory install-packages PACKAGES="python3-venv"
+	Tests/ansible/run.sh collection $(CURDIR)/.build/collection
 
 # Every place that repeats the version agrees with Sources/SRIOVKit/Version.swift.
 COLLECTION_GALAXY = contrib/ansible/ansible_collections/sriovctl/sriov/galaxy.yml

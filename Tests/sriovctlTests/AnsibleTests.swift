@@ -1,8 +1,11 @@
 import Foundation
 import SRIOVFixtures
+import SRIOVKit
 import XCTest
 
-/// The Ansible modules in contrib/ansible/library, run by the real `ansible-playbook` (ansible-core
+/// The sriovctl.sriov collection (contrib/ansible/ansible_collections/sriovctl/sriov), built with
+/// `ansible-galaxy collection build` and installed from that tarball with `ansible-galaxy
+/// collection install` once per run, its modules run by their FQCN by the real `ansible-playbook` (ansible-core
 /// 2.17 from PyPI, in a virtual environment that Tests/ansible/run.sh creates and caches in
 /// /var/cache/sriovctl-ansible) against localhost with a local connection, driving the built
 /// sriovctl on fixture hosts; and contrib/cloud-init/sriov.yaml validated by Debian's cloud-init
@@ -47,10 +50,29 @@ final class AnsibleTests: XCTestCase {
   private var binary: String { productsDirectory.appendingPathComponent("sriovctl").path }
   private var runScript: URL { repositoryRoot.appendingPathComponent("Tests/ansible/run.sh") }
 
+  /// The collection's tarball, built and installed (where run.sh's playbooks find it) once.
+  private static var collection: Result<String, Error>?
+
+  private static func builtCollection() throws -> String {
+    if let collection { return try collection.get() }
+    let result = Result<String, Error> {
+      let out = FileManager.default.temporaryDirectory.appendingPathComponent("sriovctl-collection-\(UUID().uuidString)")
+      let run = try runProgram(repositoryRoot.appendingPathComponent("Tests/ansible/run.sh"), ["collection", out.path])
+      guard run.status == 0 else {
+        throw NSError(domain: "AnsibleTests", code: Int(run.status), userInfo: [
+          NSLocalizedDescriptionKey: "Tests/ansible/run.sh collection failed (exit \(run.status)):\n\(run.stdout)\(run.stderr)"])
+      }
+      return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    collection = result
+    return try result.get()
+  }
+
   override func setUpWithError() throws {
     if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_ANSIBLE_TESTS"] == "1" {
       throw XCTSkip("SRIOVCTL_SKIP_ANSIBLE_TESTS=1: the Ansible and cloud-init tests were skipped on purpose")
     }
+    _ = try Self.builtCollection()
     work = try temporaryDirectory(self).path
     x710 = work + "/x710"
     _ = try FixtureHosts.x710(at: x710)
@@ -122,15 +144,84 @@ final class AnsibleTests: XCTestCase {
       .trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
+  // MARK: - The collection
+
+  /// `ansible-galaxy collection build` (what `make collection` runs) made a tarball of this
+  /// version with the modules, their shared module_utils, the role and the collection's metadata.
+  func testTheCollectionBuildsWithItsModulesRoleAndVersion() throws {
+    let tarball = try Self.builtCollection()
+    XCTAssertTrue(tarball.hasSuffix("/sriovctl-sriov-\(SRIOVKit.version).tar.gz"), tarball)
+    let list = try runProgram(URL(fileURLWithPath: "/bin/tar"), ["-tzf", tarball])
+    XCTAssertEqual(list.status, 0, list.stderr)
+    let files = Set(list.stdout.split(separator: "\n").map(String.init))
+    for file in [
+      "MANIFEST.json", "FILES.json", "README.md", "LICENSE", "meta/runtime.yml",
+      "plugins/modules/check.py", "plugins/modules/vfs.py", "plugins/modules/apply.py", "plugins/modules/verify.py",
+      "plugins/module_utils/sriovctl.py", "roles/node/tasks/main.yml", "roles/node/defaults/main.yml",
+      "roles/node/meta/argument_specs.yml", "playbooks/sriov.yml",
+    ] {
+      XCTAssertTrue(files.contains(file), "\(file) is not in the collection: \(files.sorted())")
+    }
+    // The modules share module_utils rather than each carrying a copy.
+    for module in ["check", "vfs", "apply", "verify"] {
+      let source = try String(
+        contentsOf: repositoryRoot.appendingPathComponent("contrib/ansible/ansible_collections/sriovctl/sriov/plugins/modules/\(module).py"),
+        encoding: .utf8)
+      XCTAssertTrue(source.contains("from ansible_collections.sriovctl.sriov.plugins.module_utils.sriovctl import"), module)
+      XCTAssertFalse(source.contains("module.run_command("), "\(module) runs sriovctl itself")
+    }
+  }
+
+  /// ansible-test sanity, the tests that need no container: compile, import, validate-modules,
+  /// pep8, pylint, yamllint, ansible-doc, runtime-metadata and the rest of its default list.
+  func testAnsibleTestSanityPasses() throws {
+    let run = try runProgram(runScript, ["sanity"])
+    XCTAssertEqual(run.status, 0, "ansible-test sanity failed:\n\(run.stdout.suffix(6000))\(run.stderr.suffix(6000))")
+    for test in ["compile", "import", "validate-modules", "pep8", "pylint", "yamllint"] {
+      XCTAssertTrue(run.stdout.contains("Running sanity test \"\(test)\"") || run.stderr.contains("Running sanity test \"\(test)\""),
+                    "ansible-test did not run \(test)")
+    }
+  }
+
+  /// The role: on a ready host it plans the node file and installs it with sriovctl.service under
+  /// the root, then changes nothing on a second run; on a host that is not ready it stops at the
+  /// check, before anything is written.
+  func testTheNodeRoleGatesAppliesAndPersists() throws {
+    let first = try playbook("role.yml", ["root": x710, "sriovctl": binary])
+    XCTAssertEqual(first.status, 0, "\(first)")
+    XCTAssertEqual(try first.task("The node is ready for SR-IOV").status, "ok")
+    let applied = try first.task("The node file is applied and persisted")
+    XCTAssertEqual(applied.status, "changed", "\(applied.result)")
+    XCTAssertEqual((applied.result["pfs"] as? [[String: Any]])?.first?["pf"] as? String, Self.pf, "\(applied.result)")
+    XCTAssertEqual(try numVFs(), "4", "apply_now false leaves the VFs as they are")
+    let unit = try XCTUnwrap(fileContent(x710, "/etc/systemd/system/sriovctl.service"))
+    XCTAssertTrue(unit.contains("apply --boot -f /etc/sriovctl/sriovctl.yaml"), unit)
+    let file = try XCTUnwrap(fileContent(x710, "/etc/sriovctl/sriovctl.yaml"))
+    XCTAssertTrue(file.contains("\"vlan\": 100"), file)
+    XCTAssertNil(first.tasks.first { $0.task == "The sriovctl package is installed" && $0.status != "skipping" })
+
+    let second = try playbook("role.yml", ["root": x710, "sriovctl": binary])
+    XCTAssertEqual(second.status, 0, "\(second)")
+    XCTAssertEqual(second.recap["changed"], 0, "\(second)")
+
+    let cx5 = work + "/cx5-role"
+    _ = try FixtureHosts.connectX5SRIOVDisabled(at: cx5)
+    let refused = try playbook("role.yml", ["root": cx5, "sriovctl": binary])
+    XCTAssertEqual(refused.status, 2, "\(refused)")
+    XCTAssertEqual(try refused.task("The node is ready for SR-IOV").status, "fatal")
+    XCTAssertNil(refused.tasks.first { $0.task.hasPrefix("The node file is applied") }, "\(refused)")
+    XCTAssertNil(fileContent(cx5, "/etc/systemd/system/sriovctl.service"))
+  }
+
   // MARK: - The modules' documentation
 
-  func testAnsibleDocAcceptsBothModules() throws {
+  func testAnsibleDocAcceptsEveryModule() throws {
     for (module, options) in [
-      ("sriovctl_vfs", ["pf", "state", "num_vfs", "driver", "autoprobe", "mac", "vlan", "trust", "spoofchk",
+      ("sriovctl.sriov.vfs", ["pf", "state", "num_vfs", "driver", "autoprobe", "mac", "vlan", "trust", "spoofchk",
                         "link_state", "max_tx_rate", "mtu", "force", "apply_now", "persist", "root", "sriovctl", "timeout"]),
-      ("sriovctl_check", ["pf", "fail_on_error", "root", "sriovctl"]),
-      ("sriovctl_apply", ["config", "path", "force", "persist", "apply_now", "timeout", "root", "sriovctl"]),
-      ("sriovctl_verify", ["path", "fail_on_drift", "root", "sriovctl"]),
+      ("sriovctl.sriov.check", ["pf", "fail_on_error", "root", "sriovctl"]),
+      ("sriovctl.sriov.apply", ["config", "path", "force", "persist", "apply_now", "timeout", "root", "sriovctl"]),
+      ("sriovctl.sriov.verify", ["path", "fail_on_drift", "root", "sriovctl"]),
     ] {
       let run = try runProgram(runScript, ["doc", module])
       XCTAssertEqual(run.status, 0, "ansible-doc \(module): \(run.stderr)")
@@ -321,7 +412,7 @@ final class AnsibleTests: XCTestCase {
 
   // MARK: - check gating
 
-  /// sriovctl_apply and sriovctl_verify on a fixture root: check mode is the plan (nothing
+  /// sriovctl.sriov.apply and sriovctl.sriov.verify on a fixture root: check mode is the plan (nothing
   /// written), diff mode shows the node file and the plan; with apply_now false and persist the
   /// node file and unit are installed once (changed, then not), and verify reports the PF whose
   /// VFs the root does not have yet.
@@ -407,7 +498,7 @@ final class AnsibleTests: XCTestCase {
 
   func testExamplePlaybookInCheckModeOnAFixture() throws {
     let play = try playbook(
-      repositoryRoot.appendingPathComponent("contrib/ansible/playbook.yml").path,
+      repositoryRoot.appendingPathComponent("contrib/ansible/ansible_collections/sriovctl/sriov/playbooks/sriov.yml").path,
       ["sriov_root": x710, "sriovctl": binary], ["--check", "--diff"])
     XCTAssertEqual(play.status, 0, "\(play)")
     XCTAssertEqual(play.recap["failed"], 0)
@@ -421,7 +512,7 @@ final class AnsibleTests: XCTestCase {
 
   // MARK: - The module on the real kernel
 
-  /// sriovctl_vfs run the way Ansible runs a module (`python3 MODULE ARGS_FILE`, the arguments as
+  /// sriovctl.sriov.vfs run the way Ansible runs a module (`python3 MODULE ARGS_FILE`, the arguments as
   /// {"ANSIBLE_MODULE_ARGS": ...}) in the VM test bed's Debian guest against the real igb PF, by
   /// Tests/vm/scenarios/ansible-module.sh. The guest has python3 but no Ansible: ansible-core's
   /// module_utils travel with the module in a tar (`Tests/ansible/run.sh payload`). Needs what

@@ -1,5 +1,5 @@
 #!/bin/sh
-# ansible-module.sh: the Ansible module contrib/ansible/library/sriovctl_vfs.py run in the Debian
+# ansible-module.sh: the Ansible module sriovctl.sriov.vfs (plugins/modules/vfs.py) run in the Debian
 # guest (testbed.sh run --debian IMAGE --install-binary --include PAYLOAD) against the real igb PF
 # 0000:01:00.0, the way Ansible runs a module on a managed host: `python3 MODULE ARGS_FILE`, where
 # ARGS_FILE holds {"ANSIBLE_MODULE_ARGS": {...}}, and the module prints one JSON result on stdout.
@@ -40,7 +40,7 @@ module() {
   printf '{"ANSIBLE_MODULE_ARGS": %s}\n' "$2" >"$WORK/$1.args"
   cp "$WORK/$1.args" "$OUT/$1.args"
   say "$1: $2"
-  (cd "$WORK" && PYTHONPATH="$WORK" python3 "$WORK/sriovctl_vfs.py" "$WORK/$1.args") \
+  (cd "$WORK" && PYTHONPATH="$WORK" python3 "$WORK/vfs.py" "$WORK/$1.args") \
     >"$OUT/$1.json" 2>"$OUT/$1.stderr"
   echo $? >"$OUT/$1.status"
   cat "$DEV/sriov_numvfs" >"$OUT/$1.numvfs" 2>&1

@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# An Ansible module for sriovctl (this repository, contrib/ansible): gates a play on
+# Copyright: The sriovctl authors
+# Apache License 2.0 (see LICENSE)
+# An Ansible module for sriovctl (the sriovctl.sriov collection): gates a play on
 # `sriovctl check -o json`.
 
 from __future__ import absolute_import, division, print_function
@@ -9,7 +11,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: sriovctl_check
+module: check
 short_description: Check that a host is ready for SR-IOV (IOMMU, firmware, kernel, NICs) with sriovctl
 description:
   - Runs C(sriovctl check -o json) and returns its checks, C(firmware.iommu), C(kernel.iommu),
@@ -21,7 +23,7 @@ description:
   - It changes nothing; it runs in check mode too.
 version_added: "0.1.0"
 author:
-  - sriovctl authors
+  - The sriovctl authors (!UNKNOWN)
 requirements:
   - sriovctl installed on the managed host, or its path in O(sriovctl)
 options:
@@ -47,20 +49,22 @@ options:
 notes:
   - Supports check mode; it never changes anything.
 seealso:
-  - module: sriovctl_vfs
+  - module: sriovctl.sriov.vfs
 attributes:
   check_mode:
     support: full
+    description: Runs C(sriovctl check), which changes nothing, in check mode too.
   diff_mode:
     support: none
+    description: "No diff: nothing changes."
 """
 
 EXAMPLES = r"""
 - name: Stop here unless the host is ready for SR-IOV
-  sriovctl_check:
+  sriovctl.sriov.check:
 
 - name: Check only ens1f0, and decide later
-  sriovctl_check:
+  sriovctl.sriov.check:
     pf: [ens1f0]
     fail_on_error: false
   register: readiness
@@ -112,10 +116,8 @@ warnings_checks:
   sample: ["kernel.cmdline"]
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sriovctl.sriov.plugins.module_utils.sriovctl import run_json, sriovctl_binary
 
 
 def main():
@@ -129,24 +131,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    binary = p["sriovctl"]
-    if os.sep not in binary:
-        binary = module.get_bin_path(binary, required=True)
-    command = [binary, "check", "-o", "json"]
+    command = [sriovctl_binary(module), "check", "-o", "json"]
     for pf in p["pf"] or []:
         command += ["--pf", pf]
     if p["root"]:
         command += ["--root", p["root"]]
-    rc, stdout, stderr = module.run_command(command)
-    # check exits 1 when a check failed and still prints its document; anything else is an error.
-    try:
-        document = json.loads(stdout) if stdout.strip() else None
-    except ValueError:
-        document = None
-    if document is None or rc not in (0, 1):
-        module.fail_json(
-            msg=stderr.strip() or "sriovctl check exited with %d and printed no JSON document" % rc,
-            rc=rc, stdout=stdout, stderr=stderr, cmd=command)
+    # check exits 1 when a check failed, with its document.
+    rc, document = run_json(module, command, ok_codes=(0, 1))
     checks = document.get("checks") or []
     ok = bool(document.get("ok"))
     failed = [c for c in checks if c.get("status") == "fail"]

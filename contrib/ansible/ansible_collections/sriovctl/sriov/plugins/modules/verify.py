@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# An Ansible module for sriovctl (this repository, contrib/ansible): compares a node with its node
+# Copyright: The sriovctl authors
+# Apache License 2.0 (see LICENSE)
+# An Ansible module for sriovctl (the sriovctl.sriov collection): compares a node with its node
 # file with `sriovctl verify -o json`.
 
 from __future__ import absolute_import, division, print_function
@@ -9,7 +11,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: sriovctl_verify
+module: verify
 short_description: Tell whether a node's SR-IOV VFs still match its node file (sriovctl verify)
 description:
   - Runs C(sriovctl verify -o json) on the installed node file (or O(path)) and returns
@@ -19,7 +21,7 @@ description:
     missing) always fails.
 version_added: "0.2.0"
 author:
-  - sriovctl authors
+  - The sriovctl authors (!UNKNOWN)
 requirements:
   - sriovctl installed on the managed host, or its path in O(sriovctl)
 options:
@@ -44,17 +46,19 @@ options:
 notes:
   - Supports check mode; it never changes anything.
 seealso:
-  - module: sriovctl_apply
+  - module: sriovctl.sriov.apply
 attributes:
   check_mode:
     support: full
+    description: Runs C(sriovctl verify), which changes nothing, in check mode too.
   diff_mode:
     support: none
+    description: "No diff: nothing changes."
 """
 
 EXAMPLES = r"""
 - name: Alert when a node's VFs drifted from its file
-  sriovctl_verify:
+  sriovctl.sriov.verify:
     fail_on_drift: false
   register: sriov
 - ansible.builtin.debug:
@@ -81,10 +85,8 @@ unmatched:
   elements: str
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sriovctl.sriov.plugins.module_utils.sriovctl import run_json, sriovctl_binary
 
 
 def main():
@@ -98,23 +100,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    binary = p["sriovctl"]
-    if os.sep not in binary:
-        binary = module.get_bin_path(binary, required=True)
-    command = [binary, "verify", "-o", "json"]
+    command = [sriovctl_binary(module), "verify", "-o", "json"]
     if p["path"]:
         command += ["-f", p["path"]]
     if p["root"]:
         command += ["--root", p["root"]]
-    rc, stdout, stderr = module.run_command(command)
-    try:
-        document = json.loads(stdout) if stdout.strip() else None
-    except ValueError:
-        document = None
     # verify exits 0 in sync, 2 drifted (both with a document), 1 on error.
-    if rc not in (0, 2) or document is None:
-        message = stderr.strip().splitlines()[-1] if stderr.strip() else "sriovctl exited %d" % rc
-        module.fail_json(msg=message, rc=rc, cmd=command, stdout=stdout, stderr=stderr)
+    document = run_json(module, command, ok_codes=(0, 2))[1]
     result = dict(
         changed=False,
         in_sync=bool(document.get("in_sync")),

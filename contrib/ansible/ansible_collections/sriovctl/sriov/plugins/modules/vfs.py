@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# An Ansible module for sriovctl (https://github.com/ - this repository, contrib/ansible).
+# Copyright: The sriovctl authors
+# Apache License 2.0 (see LICENSE)
+# An Ansible module for sriovctl (the sriovctl.sriov collection).
 # It drives the installed sriovctl binary through its JSON output (-o json) and never edits
 # sysfs or the persistence files itself: sriovctl decides what changes and reports it.
 
@@ -10,7 +12,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: sriovctl_vfs
+module: vfs
 short_description: Create SR-IOV virtual functions and make them survive reboots, with sriovctl
 description:
   - Brings a physical function (PF) to exactly O(num_vfs) virtual functions (VFs), configured as
@@ -28,7 +30,7 @@ description:
     and how to fix it).
 version_added: "0.1.0"
 author:
-  - sriovctl authors
+  - The sriovctl authors (!UNKNOWN)
 requirements:
   - sriovctl installed on the managed host (C(make install)), or its path in O(sriovctl)
   - root privileges on the managed host for anything but check mode (C(become=true))
@@ -143,26 +145,28 @@ options:
 notes:
   - Supports check mode and diff mode.
   - The module runs sriovctl directly, never through a shell.
-  - Gate a play on the host's readiness first with M(sriovctl_check).
+  - Gate a play on the host's readiness first with M(sriovctl.sriov.check).
 seealso:
-  - module: sriovctl_check
+  - module: sriovctl.sriov.check
 attributes:
   check_mode:
     support: full
+    description: "Runs C(sriovctl create-vfs --dry-run) and C(persist) without C(--install): the plan and the file, nothing written."
   diff_mode:
     support: full
+    description: The persisted file before and after.
 """
 
 EXAMPLES = r"""
 - name: 8 VFs on ens1f0, recreated at boot by a udev rule
-  sriovctl_vfs:
+  sriovctl.sriov.vfs:
     pf: ens1f0
     num_vfs: 8
     persist: udev
   become: true
 
 - name: 4 VFs for DPDK with fixed MACs and VLANs, recreated at boot by a systemd unit
-  sriovctl_vfs:
+  sriovctl.sriov.vfs:
     pf: "0000:3b:00.0"
     num_vfs: 4
     driver: vfio-pci
@@ -174,7 +178,7 @@ EXAMPLES = r"""
   become: true
 
 - name: Install the .link file into an image mounted at /srv/image (no running kernel touched)
-  sriovctl_vfs:
+  sriovctl.sriov.vfs:
     pf: "0000:3b:00.0"
     num_vfs: 4
     persist: link
@@ -182,7 +186,7 @@ EXAMPLES = r"""
     apply_now: false
 
 - name: No VFs, and nothing that recreates them at boot
-  sriovctl_vfs:
+  sriovctl.sriov.vfs:
     pf: ens1f0
     state: absent
   become: true
@@ -254,10 +258,10 @@ diff:
   elements: dict
 """
 
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sriovctl.sriov.plugins.module_utils.sriovctl import run_json, sriovctl_binary
 
 PER_VF_BOOLEANS = ("trust", "spoofchk")
 PER_VF_LISTS = ("mac", "vlan", "trust", "spoofchk", "link_state", "max_tx_rate")
@@ -312,10 +316,7 @@ class Sriovctl(object):
         self.module = module
         self.params = module.params
         self.commands = []
-        binary = self.params["sriovctl"]
-        if os.sep not in binary:
-            binary = module.get_bin_path(binary, required=True)
-        self.binary = binary
+        self.binary = sriovctl_binary(module)
 
     def host_path(self, path):
         """A host path (as sriovctl reports it) beneath root."""
@@ -338,17 +339,7 @@ class Sriovctl(object):
         if self.params["root"]:
             command += ["--root", self.params["root"]]
         self.commands.append(command)
-        rc, stdout, stderr = self.module.run_command(command)
-        if rc != 0:
-            message = stderr.strip() or stdout.strip() or "sriovctl exited with %d" % rc
-            self.module.fail_json(
-                msg=message, rc=rc, stdout=stdout, stderr=stderr, cmd=command, commands=self.commands)
-        try:
-            return json.loads(stdout)
-        except ValueError as error:
-            self.module.fail_json(
-                msg="sriovctl printed no JSON document: %s" % error, rc=rc, stdout=stdout, stderr=stderr,
-                cmd=command, commands=self.commands)
+        return run_json(self.module, command, commands=self.commands)[1]
 
     def vf_options(self, for_persist):
         """The create-vfs/persist options from the module's parameters."""

@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# An Ansible module for sriovctl (this repository, contrib/ansible): applies a node file with
+# Copyright: The sriovctl authors
+# Apache License 2.0 (see LICENSE)
+# An Ansible module for sriovctl (the sriovctl.sriov collection): applies a node file with
 # `sriovctl apply -o json`.
 
 from __future__ import absolute_import, division, print_function
@@ -9,7 +11,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: sriovctl_apply
+module: apply
 short_description: Bring a node's SR-IOV VFs to a node file with sriovctl apply
 description:
   - Runs C(sriovctl apply -o json) on a node file, given inline as O(config) (a mapping in
@@ -22,7 +24,7 @@ description:
     (C(sriovctl persist --config --install)), so the same VFs are made at every boot.
 version_added: "0.2.0"
 author:
-  - sriovctl authors
+  - The sriovctl authors (!UNKNOWN)
 requirements:
   - sriovctl installed on the managed host, or its path in O(sriovctl)
 options:
@@ -69,18 +71,20 @@ options:
 notes:
   - Supports check mode (the plan) and diff mode (the node file and the plan).
 seealso:
-  - module: sriovctl_verify
-  - module: sriovctl_check
+  - module: sriovctl.sriov.verify
+  - module: sriovctl.sriov.check
 attributes:
   check_mode:
     support: full
+    description: "Runs C(sriovctl apply --dry-run): the plan, nothing changed."
   diff_mode:
     support: full
+    description: The node file and the plan.
 """
 
 EXAMPLES = r"""
 - name: Four VFs for DPDK and four for pods on each X710 port
-  sriovctl_apply:
+  sriovctl.sriov.apply:
     persist: true
     config:
       version: 1
@@ -91,7 +95,7 @@ EXAMPLES = r"""
           deviceType: vfio-pci
 
 - name: The cluster's policies, without the operator
-  sriovctl_apply:
+  sriovctl.sriov.apply:
     path: /etc/sriovctl/policies.yaml
 """
 
@@ -122,20 +126,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def run_json(module, command, ok_codes=(0,)):
-    rc, stdout, stderr = module.run_command(command)
-    try:
-        document = json.loads(stdout) if stdout.strip() else None
-    except ValueError:
-        document = None
-    if rc not in ok_codes or document is None:
-        message = stderr.strip().splitlines()[-1] if stderr.strip() else "sriovctl exited %d" % rc
-        if document and document.get("errors"):
-            message = "; ".join(document["errors"])
-        module.fail_json(msg=message, rc=rc, cmd=command, stdout=stdout, stderr=stderr, document=document)
-    return document
+from ansible_collections.sriovctl.sriov.plugins.module_utils.sriovctl import run_json, sriovctl_binary
 
 
 def main():
@@ -155,9 +146,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    binary = p["sriovctl"]
-    if os.sep not in binary:
-        binary = module.get_bin_path(binary, required=True)
+    binary = sriovctl_binary(module)
     temporary = None
     try:
         if p["config"] is not None:
@@ -177,7 +166,7 @@ def main():
         planned_only = module.check_mode or not p["apply_now"]
         if planned_only:
             command.append("--dry-run")
-        document = run_json(module, command)
+        document = run_json(module, command)[1]
         result = dict(
             # Without apply_now nothing in the kernel changes, whatever the plan says.
             changed=bool(document.get("changed")) and (module.check_mode or p["apply_now"]),
@@ -199,7 +188,7 @@ def main():
             persist = [binary, "persist", "--config", "-f", path, "-o", "json"] + common
             if not module.check_mode:
                 persist.append("--install")
-            installed = run_json(module, persist)
+            installed = run_json(module, persist)[1]
             result["persist"] = installed
             if not module.check_mode and installed.get("changed"):
                 result["changed"] = True
