@@ -50,23 +50,19 @@ final class AnsibleTests: XCTestCase {
   private var binary: String { productsDirectory.appendingPathComponent("sriovctl").path }
   private var runScript: URL { repositoryRoot.appendingPathComponent("Tests/ansible/run.sh") }
 
-  /// The collection's tarball, built and installed (where run.sh's playbooks find it) once.
-  private static var collection: Result<String, Error>?
-
-  private static func builtCollection() throws -> String {
-    if let collection { return try collection.get() }
-    let result = Result<String, Error> {
-      let out = FileManager.default.temporaryDirectory.appendingPathComponent("sriovctl-collection-\(UUID().uuidString)")
-      let run = try runProgram(repositoryRoot.appendingPathComponent("Tests/ansible/run.sh"), ["collection", out.path])
-      guard run.status == 0 else {
-        throw NSError(domain: "AnsibleTests", code: Int(run.status), userInfo: [
-          NSLocalizedDescriptionKey: "Tests/ansible/run.sh collection failed (exit \(run.status)):\n\(run.stdout)\(run.stderr)"])
-      }
-      return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  /// The collection's tarball, built and installed (where run.sh's playbooks find it) once, on
+  /// first use.
+  private static let collection = Result<String, Error> {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("sriovctl-collection-\(UUID().uuidString)")
+    let run = try runProgram(repositoryRoot.appendingPathComponent("Tests/ansible/run.sh"), ["collection", out.path])
+    guard run.status == 0 else {
+      throw NSError(domain: "AnsibleTests", code: Int(run.status), userInfo: [
+        NSLocalizedDescriptionKey: "Tests/ansible/run.sh collection failed (exit \(run.status)):\n\(run.stdout)\(run.stderr)"])
     }
-    collection = result
-    return try result.get()
+    return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
   }
+
+  private static func builtCollection() throws -> String { try collection.get() }
 
   override func setUpWithError() throws {
     if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_ANSIBLE_TESTS"] == "1" {
@@ -186,11 +182,14 @@ final class AnsibleTests: XCTestCase {
   /// The role: on a ready host it plans the node file and installs it with sriovctl.service under
   /// the root, then changes nothing on a second run; on a host that is not ready it stops at the
   /// check, before anything is written.
+  /// How ansible-playbook names a role's tasks.
+  private static let role = "sriovctl.sriov.node : "
+
   func testTheNodeRoleGatesAppliesAndPersists() throws {
     let first = try playbook("role.yml", ["root": x710, "sriovctl": binary])
     XCTAssertEqual(first.status, 0, "\(first)")
-    XCTAssertEqual(try first.task("The node is ready for SR-IOV").status, "ok")
-    let applied = try first.task("The node file is applied and persisted")
+    XCTAssertEqual(try first.task(Self.role + "The node is ready for SR-IOV").status, "ok")
+    let applied = try first.task(Self.role + "The node file is applied and persisted")
     XCTAssertEqual(applied.status, "changed", "\(applied.result)")
     XCTAssertEqual((applied.result["pfs"] as? [[String: Any]])?.first?["pf"] as? String, Self.pf, "\(applied.result)")
     XCTAssertEqual(try numVFs(), "4", "apply_now false leaves the VFs as they are")
@@ -198,7 +197,7 @@ final class AnsibleTests: XCTestCase {
     XCTAssertTrue(unit.contains("apply --boot -f /etc/sriovctl/sriovctl.yaml"), unit)
     let file = try XCTUnwrap(fileContent(x710, "/etc/sriovctl/sriovctl.yaml"))
     XCTAssertTrue(file.contains("\"vlan\": 100"), file)
-    XCTAssertNil(first.tasks.first { $0.task == "The sriovctl package is installed" && $0.status != "skipping" })
+    XCTAssertNil(first.tasks.first { $0.task == Self.role + "The sriovctl package is installed" && $0.status != "skipping" })
 
     let second = try playbook("role.yml", ["root": x710, "sriovctl": binary])
     XCTAssertEqual(second.status, 0, "\(second)")
@@ -208,8 +207,8 @@ final class AnsibleTests: XCTestCase {
     _ = try FixtureHosts.connectX5SRIOVDisabled(at: cx5)
     let refused = try playbook("role.yml", ["root": cx5, "sriovctl": binary])
     XCTAssertEqual(refused.status, 2, "\(refused)")
-    XCTAssertEqual(try refused.task("The node is ready for SR-IOV").status, "fatal")
-    XCTAssertNil(refused.tasks.first { $0.task.hasPrefix("The node file is applied") }, "\(refused)")
+    XCTAssertEqual(try refused.task(Self.role + "The node is ready for SR-IOV").status, "fatal")
+    XCTAssertNil(refused.tasks.first { $0.task.hasPrefix(Self.role + "The node file is applied") }, "\(refused)")
     XCTAssertNil(fileContent(cx5, "/etc/systemd/system/sriovctl.service"))
   }
 
