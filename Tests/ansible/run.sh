@@ -16,6 +16,9 @@
 #   Tests/ansible/run.sh payload FILE.tar        # the modules + their module_utils and
 #                                                # ansible-core's, to run
 #                                                # a module where Ansible is not installed
+#   Tests/ansible/run.sh controller FILE.tar     # this venv and the installed collection (at
+#                                                # their paths) plus python3-apt's packages, for
+#                                                # a guest that runs the role on itself
 #   Tests/ansible/run.sh all                     # every scenario on fixture hosts, with a summary
 #                                                # (AnsibleTests.swift asserts the same, precisely)
 #
@@ -180,6 +183,18 @@ with tarfile.open(out, "w") as tar:
         tar.add(os.path.join(collection, "plugins/modules", name), name)
 PY
     ;;
+  controller)
+    out=${2:?usage: $0 controller FILE.tar}
+    prepare
+    ansible_env
+    collection >/dev/null
+    # The apt module needs python3-apt on the managed host (a minimal Debian has none, and the
+    # module would fetch it with apt-get, which a guest without network cannot).
+    debs=$cache/guest-debs
+    rm -rf "$debs" && mkdir -p "$debs"
+    (cd "$debs" && apt-get download -q python3-apt python-apt-common distro-info-data >&2)
+    tar -cf "$out" -C / "${venv#/}" "${collections#/}" "${debs#/}"
+    ;;
   doc)
     prepare
     ansible_env
@@ -210,7 +225,7 @@ PY
     play "$collection_src/playbooks/sriov.yml" -e "sriov_root=$work/x710" -e "sriovctl=$bin/sriovctl" --check --diff
     ;;
   *)
-    echo "usage: $0 prepare | collection [OUTDIR] | sanity | playbook PLAYBOOK [ARG...] | doc MODULE | payload FILE.tar | all" >&2
+    echo "usage: $0 prepare | collection [OUTDIR] | sanity | playbook PLAYBOOK [ARG...] | doc MODULE | payload FILE.tar | controller FILE.tar | all" >&2
     exit 64
     ;;
 esac

@@ -511,6 +511,52 @@ final class AnsibleTests: XCTestCase {
 
   // MARK: - The module on the real kernel
 
+  /// The role on a node of its own: in the VM test bed's Debian guest, ansible-playbook (this
+  /// venv, with the collection installed from its tarball, carried in by
+  /// `Tests/ansible/run.sh controller`) runs sriovctl.sriov.node against the guest itself: it
+  /// copies `make deb`'s package, installs it with apt, gates on check, applies a node file on the
+  /// real igb PF and persists it; a second run changes nothing (Tests/vm/scenarios/ansible-role.sh).
+  func testTheRoleInstallsThePackageAndAppliesInTheDebianGuest() throws {
+    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
+      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
+    }
+    let deb = try DebianPackage.built().path
+    let controller = "/var/tmp/sriovctl-controller-\(UUID().uuidString).tar"
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: controller) }
+    let packed = try runProgram(runScript, ["controller", controller])
+    XCTAssertEqual(packed.status, 0, packed.stderr)
+    let out = URL(fileURLWithPath: work).appendingPathComponent("vm-role")
+    let testbed = try runProgram(
+      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"),
+      [
+        "run", "--debian", "cached", "--include", controller, "--include", deb,
+        "--out", out.path, "--timeout", "900", "--cpu", "max",
+        // An IOMMU, so that the role's check gate lets the node through.
+        "--viommu", "--cmdline", "intel_iommu=on iommu=pt", "--",
+        repositoryRoot.appendingPathComponent("Tests/vm/scenarios/ansible-role.sh").path, controller, deb,
+      ])
+    guard testbed.status == 0 else {
+      XCTFail("the VM test bed failed (exit \(testbed.status)):\n\(testbed.stdout)\(testbed.stderr)")
+      return
+    }
+    func text(_ name: String) -> String {
+      ((try? String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)) ?? "(missing \(name))")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    XCTAssertEqual(text("before"), "none", "sriovctl was installed before the play")
+    XCTAssertEqual(text("play1.status"), "0", text("play1.log"))
+    XCTAssertTrue(text("recap1").contains("changed=4 "), "the directory, copy, apt and apply changed: \(text("recap1"))\n\(text("play1.log"))")
+    XCTAssertTrue(text("recap1").contains("failed=0 "), text("recap1"))
+    XCTAssertEqual(text("play2.status"), "0", text("play2.log"))
+    XCTAssertTrue(text("recap2").contains("changed=0 "), "the second run changed something: \(text("play2.log"))")
+    XCTAssertEqual(text("dpkg-status"), "install ok installed \(SRIOVKit.version)")
+    XCTAssertEqual(text("numvfs"), "3")
+    let vfLines = text("ip.txt").split(separator: "\n").filter { $0.hasPrefix("    vf ") }
+    XCTAssertEqual(vfLines.map { $0.contains("vlan 100,") }, [false, true, true], text("ip.txt"))
+    XCTAssertEqual(text("unit"), "enabled")
+    XCTAssertTrue(text("node.yaml").contains("enp1s0#1-2"), text("node.yaml"))
+  }
+
   /// sriovctl.sriov.vfs run the way Ansible runs a module (`python3 MODULE ARGS_FILE`, the arguments as
   /// {"ANSIBLE_MODULE_ARGS": ...}) in the VM test bed's Debian guest against the real igb PF, by
   /// Tests/vm/scenarios/ansible-module.sh. The guest has python3 but no Ansible: ansible-core's
