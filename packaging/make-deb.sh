@@ -19,28 +19,8 @@
 # bytes. The version is debian/changelog's, which must equal Sources/SRIOVKit/Version.swift's.
 #
 # Exit status: 0 with the .deb's path on stdout; 1 on failure; 2 for a usage error.
-set -euo pipefail
-umask 022
-
-usage() { echo "usage: ${0##*/} BINARY OUTDIR" >&2; exit 2; }
-die() { echo "${0##*/}: $*" >&2; exit 1; }
-(($# == 2)) || usage
-binary=$1
-outdir=$2
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[[ -x $binary && -f $binary ]] || die "$binary is not an executable file: build it with 'make release'"
-
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$src"
-version=$(dpkg-parsechangelog -S Version)
-source_version=$(sed -n 's/^public let version = "\(.*\)"$/\1/p' Sources/SRIOVKit/Version.swift)
-[[ $version == "$source_version" ]] \
-  || die "debian/changelog says $version, Sources/SRIOVKit/Version.swift says $source_version: run 'make set-version VERSION=...'"
-export SOURCE_DATE_EPOCH
-SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -S Timestamp)
-
-binary_version=$("$binary" --version) || die "$binary --version failed"
-[[ $binary_version == "$version" ]] \
-  || die "$binary is version $binary_version, the package is $version: rebuild it with 'make release'"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -48,8 +28,7 @@ root=$work/sriovctl
 mkdir -p "$root/DEBIAN"
 
 install -D -m 0755 "$binary" "$root/usr/sbin/sriovctl"
-# dh_strip's options: the debugging symbols go, Swift's reflection metadata stays.
-strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/sbin/sriovctl"
+strip_binary "$root/usr/sbin/sriovctl"
 install -D -m 0644 man/sriovctl.8 "$root/usr/share/man/man8/sriovctl.8"
 gzip -9n "$root/usr/share/man/man8/sriovctl.8"
 # Completions are sourced, not run: no #! line.

@@ -11,29 +11,14 @@
 # libnl-route-3 200 on the target (what `make check-release` enforces; README: Installing).
 #
 # Exit status: 0 with the tarball's path on stdout; 1 on failure; 2 for a usage error.
-set -euo pipefail
-umask 022
-
-usage() { echo "usage: ${0##*/} BINARY OUTDIR" >&2; exit 2; }
-die() { echo "${0##*/}: $*" >&2; exit 1; }
-(($# == 2)) || usage
-binary=$1
-outdir=$2
-src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[[ -x $binary && -f $binary ]] || die "$binary is not an executable file: build it with 'make release'"
-
-version=$(sed -n 's/^public let version = "\(.*\)"$/\1/p' "$src/Sources/SRIOVKit/Version.swift")
-binary_version=$("$binary" --version) || die "$binary --version failed"
-[[ $binary_version == "$version" ]] \
-  || die "$binary is version $binary_version, the source is $version: rebuild it with 'make release'"
-epoch=$(cd "$src" && dpkg-parsechangelog -S Timestamp)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 name=sriovctl-$version-linux-x86_64
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 d=$work/$name
 install -D -m 0755 "$binary" "$d/sriovctl"
-strip --remove-section=.comment --remove-section=.note --strip-unneeded "$d/sriovctl"
+strip_binary "$d/sriovctl"
 install -D -m 0644 "$src/man/sriovctl.8" "$d/man/sriovctl.8"
 install -D -m 0644 -t "$d/completions" \
   "$src/completions/sriovctl.bash" "$src/completions/sriovctl.zsh" "$src/completions/sriovctl.fish"
@@ -41,7 +26,7 @@ install -D -m 0644 "$src/contrib/sriovctl.yaml" "$d/examples/sriovctl.yaml"
 install -m 0644 "$src/README.md" "$src/LICENSE" "$d/"
 
 mkdir -p "$outdir"
-tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner --format=gnu -C "$work" -cf - "$name" \
+tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu -C "$work" -cf - "$name" \
   | gzip -9n >"$outdir/$name.tar.gz"
 (cd "$outdir" && sha256sum "$name.tar.gz" >"$name.tar.gz.sha256")
 echo "$outdir/$name.tar.gz"

@@ -92,7 +92,7 @@ final class PackageTests: XCTestCase {
       XCTAssertEqual(run.status, 1, name)
       XCTAssertEqual(
         run.stderr,
-        "\(name): \(fake.path) is version 9.9.9, the \(name == "make-deb.sh" ? "package" : "source") is \(SRIOVKit.version): rebuild it with 'make release'\n")
+        "\(name): \(fake.path) is version 9.9.9, the source is \(SRIOVKit.version): rebuild it with 'make release'\n")
       XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), name)
     }
     let usage = try script("make-deb.sh", [])

@@ -22,11 +22,11 @@ description:
     shows the node file and, after it, the plan.
   - With O(persist=true) the node file and C(sriovctl.service) are installed
     (C(sriovctl persist --config --install)), so the same VFs are made at every boot.
-version_added: "0.2.0"
+version_added: "0.1.0"
 author:
   - The sriovctl authors (!UNKNOWN)
-requirements:
-  - sriovctl installed on the managed host, or its path in O(sriovctl)
+extends_documentation_fragment:
+  - sriovctl.sriov.sriovctl
 options:
   config:
     description:
@@ -63,11 +63,6 @@ options:
       - Configure the host beneath this directory (C(--root)); only a dry run is possible there,
         and O(persist) installs into it.
     type: path
-  sriovctl:
-    description:
-      - The sriovctl binary, a path or a name looked up in C(PATH).
-    type: str
-    default: sriovctl
 notes:
   - Supports check mode (the plan) and diff mode (the node file and the plan).
 seealso:

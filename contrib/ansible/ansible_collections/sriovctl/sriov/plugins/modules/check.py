@@ -24,8 +24,9 @@ description:
 version_added: "0.1.0"
 author:
   - The sriovctl authors (!UNKNOWN)
-requirements:
-  - sriovctl installed on the managed host, or its path in O(sriovctl)
+extends_documentation_fragment:
+  - sriovctl.sriov.sriovctl
+  - sriovctl.sriov.sriovctl.read_only
 options:
   pf:
     description:
@@ -41,22 +42,8 @@ options:
     description:
       - Check the host beneath this directory instead of C(/) (C(sriovctl --root)).
     type: path
-  sriovctl:
-    description:
-      - The sriovctl binary, a path or a name looked up in C(PATH).
-    type: str
-    default: sriovctl
-notes:
-  - Supports check mode; it never changes anything.
 seealso:
   - module: sriovctl.sriov.vfs
-attributes:
-  check_mode:
-    support: full
-    description: Runs C(sriovctl check), which changes nothing, in check mode too.
-  diff_mode:
-    support: none
-    description: "No diff: nothing changes."
 """
 
 EXAMPLES = r"""

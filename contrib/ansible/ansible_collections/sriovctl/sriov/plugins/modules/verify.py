@@ -19,11 +19,12 @@ description:
   - A drifted node fails the task when O(fail_on_drift) is true (the default), naming the
     differences; otherwise it is reported for a later C(when). An error (a bad file, sriovctl
     missing) always fails.
-version_added: "0.2.0"
+version_added: "0.1.0"
 author:
   - The sriovctl authors (!UNKNOWN)
-requirements:
-  - sriovctl installed on the managed host, or its path in O(sriovctl)
+extends_documentation_fragment:
+  - sriovctl.sriov.sriovctl
+  - sriovctl.sriov.sriovctl.read_only
 options:
   path:
     description:
@@ -38,22 +39,8 @@ options:
     description:
       - Compare the host beneath this directory (C(--root)).
     type: path
-  sriovctl:
-    description:
-      - The sriovctl binary, a path or a name looked up in C(PATH).
-    type: str
-    default: sriovctl
-notes:
-  - Supports check mode; it never changes anything.
 seealso:
   - module: sriovctl.sriov.apply
-attributes:
-  check_mode:
-    support: full
-    description: Runs C(sriovctl verify), which changes nothing, in check mode too.
-  diff_mode:
-    support: none
-    description: "No diff: nothing changes."
 """
 
 EXAMPLES = r"""

@@ -32,8 +32,9 @@ version_added: "0.1.0"
 author:
   - The sriovctl authors (!UNKNOWN)
 requirements:
-  - sriovctl installed on the managed host (C(make install)), or its path in O(sriovctl)
   - root privileges on the managed host for anything but check mode (C(become=true))
+extends_documentation_fragment:
+  - sriovctl.sriov.sriovctl
 options:
   pf:
     description:
@@ -132,11 +133,6 @@ options:
       - Read and change the host beneath this directory instead of C(/) (C(sriovctl --root)), such as an
         image being built, or a fixture host in tests. File paths in the results are relative to it.
     type: path
-  sriovctl:
-    description:
-      - The sriovctl binary, a path or a name looked up in C(PATH).
-    type: str
-    default: sriovctl
   timeout:
     description:
       - Seconds sriovctl waits for the kernel, the VF drivers and udev (C(--timeout)); also written
