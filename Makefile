@@ -34,7 +34,7 @@ TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml python3
   python3-requests python3-serial dpkg-dev lintian
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: collection deb dist set-version check-version all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
+.PHONY: packaging-deps collection deb dist set-version check-version all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
 
 all: build
 
@@ -130,14 +130,12 @@ uninstall:
 # build (the one overridden error is explained in debian/sriovctl.lintian-overrides and the README).
 DEB = .build/deb/sriovctl_$(VERSION)_amd64.deb
 deb: release check-version
-	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg-dev lintian"
 	packaging/make-deb.sh $(RELEASE_BIN) .build/deb
 	lintian --fail-on error,warning $(DEB)
 
 # The release tarball for other distributions (packaging/make-dist.sh): binary, manual,
 # completions, example, README and LICENSE, with its .sha256.
 dist: release check-version
-	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg-dev"
 	packaging/make-dist.sh $(RELEASE_BIN) .build/dist
 
 # The Ansible collection sriovctl.sriov: ansible-galaxy collection build (ansible-core from the
@@ -148,7 +146,11 @@ collection: check-version
 
 # Every place that repeats the version agrees with Sources/SRIOVKit/Version.swift.
 COLLECTION_GALAXY = contrib/ansible/ansible_collections/sriovctl/sriov/galaxy.yml
-check-version:
+# dpkg-dev (dpkg-parsechangelog, dpkg-shlibdeps, dpkg-gencontrol, dpkg-deb) and lintian.
+packaging-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg-dev lintian"
+
+check-version: packaging-deps
 	@bad=""; \
 	[ "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" ] || bad="$$bad debian/changelog"; \
 	grep -q '^\.Os sriovctl $(VERSION)$$' man/sriovctl.8 || bad="$$bad man/sriovctl.8"; \
