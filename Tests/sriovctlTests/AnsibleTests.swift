@@ -520,7 +520,7 @@ final class AnsibleTests: XCTestCase {
     if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
       throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
     }
-    let deb = try DebianPackage.built().path
+    let deb = try DebianPackage.forGuest(self)
     let controller = "/var/tmp/sriovctl-controller-\(UUID().uuidString).tar"
     addTeardownBlock { try? FileManager.default.removeItem(atPath: controller) }
     let packed = try runProgram(runScript, ["controller", controller])

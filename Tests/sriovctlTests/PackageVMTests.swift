@@ -14,7 +14,7 @@ final class PackageVMTests: XCTestCase {
     if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
       throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
     }
-    let deb = try DebianPackage.built().path
+    let deb = try DebianPackage.forGuest(self)
     let image = try runProgram(repositoryRoot.appendingPathComponent("Tests/vm/debian-image.sh"), [])
     guard image.status == 0, let path = image.stdout.split(separator: "\n").last.map(String.init) else {
       throw Failure(description: "Tests/vm/debian-image.sh failed (exit \(image.status)):\n\(image.stderr)")

@@ -50,7 +50,7 @@ final class PersistConfigRebootTests: XCTestCase {
     let disk = try temporaryDirectory(self).appendingPathComponent("disk.raw")
 
     // Boot 1 installs the Debian package with dpkg -i; its /usr/sbin/sriovctl installs the unit.
-    let deb = try DebianPackage.built().path
+    let deb = try DebianPackage.forGuest(self)
     let install = try boot(1, image: image, disk: disk, mode: "install", deb: deb)
     XCTAssertEqual(text(install, "dpkg-install.status"), "0\n", text(install, "dpkg-install.log"))
     XCTAssertEqual(text(install, "dpkg-status"), "install ok installed \(SRIOVKit.version)\n")

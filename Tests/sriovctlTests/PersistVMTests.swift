@@ -101,7 +101,7 @@ final class PersistVMTests: XCTestCase {
     let disk = try temporaryDirectory(self).appendingPathComponent("disk.raw")
     // What runs is what ships: boot 1 installs the Debian package with dpkg -i, and its
     // /usr/sbin/sriovctl writes the file the boot uses.
-    let deb = try DebianPackage.built().path
+    let deb = try DebianPackage.forGuest(self)
     let install = try boot(
       image: image, disk: disk, name: "boot1", include: [deb], scenario: "persist-boot1.sh", [method, deb])
     XCTAssertEqual(try install.trimmed("dpkg-install.status"), "0", (try? install.text("dpkg-install.log")) ?? "")
