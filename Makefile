@@ -25,13 +25,14 @@ RELEASE_BIN = .build/release/sriovctl
 # Debian packages: the C libraries (headers and pkg-config files) and pci.ids (pciutils).
 BUILD_DEPS = libpci-dev libsystemd-dev libkmod-dev libnl-route-3-dev pkg-config pciutils
 # And for the tests: lspci reads fixture hosts, cc and depmod build their module trees,
-# systemd-journal-remote writes journals, systemd-analyze verifies units, python3 runs the stand-in
-# API server and parses YAML, and cloud-init's schema check needs its Python libraries. Debian's
+# systemd-journal-remote writes journals, systemd-analyze verifies units, mandoc lints the man
+# page, iproute2's ip is copied into the VM guest, python3 runs the stand-in API server and parses
+# YAML, and cloud-init's schema check needs its Python libraries. Debian's
 # kubectl and cloud-init are unpacked privately (Tests/kubernetes/kubectl.sh,
 # Tests/ansible/cloud-init-schema.sh); ansible-core goes into a venv (Tests/ansible/run.sh).
 TEST_DEPS = gcc kmod systemd systemd-journal-remote python3 python3-yaml python3-venv \
   python3-configobj python3-jinja2 python3-jsonpatch python3-jsonschema python3-netifaces \
-  python3-requests python3-serial dpkg-dev lintian
+  python3-requests python3-serial dpkg-dev lintian mandoc iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: packaging-deps collection deb dist set-version check-version all build release deps test-deps install-packages list test check-release check-generated generate install uninstall bench clean fuzz fuzz-ci fuzz-build
@@ -106,7 +107,7 @@ generate: build
 	mkdir -p $(GENERATED_DIR)/man $(GENERATED_DIR)/completions
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug \
 	  --date $(MAN_DATE) --section 8 --authors "The sriovctl authors"
-	sed -e 's/^\.Os$$/.Os sriovctl $(VERSION)/' -e 's/^$$/.Pp/' .build/plugins/GenerateManual/outputs/sriovctl/sriovctl.8 \
+	awk -v version=$(VERSION) -f man/tidy.awk .build/plugins/GenerateManual/outputs/sriovctl/sriovctl.8 \
 	  >$(GENERATED_DIR)/man/sriovctl.8
 	$(DEBUG_BIN) --generate-completion-script bash > $(GENERATED_DIR)/completions/sriovctl.bash
 	$(DEBUG_BIN) --generate-completion-script zsh > $(GENERATED_DIR)/completions/sriovctl.zsh

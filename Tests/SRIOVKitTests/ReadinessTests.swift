@@ -370,16 +370,42 @@ final class ReadinessTests: XCTestCase {
 
   // MARK: JSON
 
+  /// The README's contract: `{"ok", "checks": [{"id", "title", "status", "summary", "remedy", "pf",
+  /// "details"}]}`, every key always present, each of its type.
   func testTheReportsJSONHasTheDocumentedKeys() throws {
     let report = try report(try FixtureHosts.connectX5SRIOVDisabled())
-    let parsed = try JSONSerialization.jsonObject(with: Data(report.json.rendered().utf8)) as? [String: Any]
-    XCTAssertEqual(parsed?["ok"] as? Bool, false)
-    let checks = try XCTUnwrap(parsed?["checks"] as? [[String: Any]])
-    for check in checks {
-      XCTAssertTrue(Set(["id", "status", "summary", "remedy"]).isSubset(of: check.keys))
-      XCTAssertTrue(["pass", "warn", "fail", "skip"].contains(check["status"] as? String))
-      if check["status"] as? String == "pass" { XCTAssertTrue(check["remedy"] is NSNull) }
-      if check["status"] as? String == "fail" { XCTAssertTrue(check["remedy"] is String) }
+    let parsed = try XCTUnwrap(
+      try JSONSerialization.jsonObject(with: Data(report.json.rendered().utf8)) as? [String: Any])
+    XCTAssertEqual(Set(parsed.keys), ["ok", "checks"])
+    XCTAssertEqual(parsed["ok"] as? Bool, false)
+    let checks = try XCTUnwrap(parsed["checks"] as? [[String: Any]])
+    XCTAssertEqual(checks.count, report.checks.count)
+    for (check, model) in zip(checks, report.checks) {
+      XCTAssertEqual(Set(check.keys), ["id", "title", "status", "summary", "remedy", "pf", "details"], "\(check)")
+      XCTAssertEqual(check["id"] as? String, model.id)
+      XCTAssertEqual(check["title"] as? String, model.title)
+      XCTAssertEqual(check["summary"] as? String, model.summary)
+      XCTAssertTrue(["pass", "warn", "fail", "skip"].contains(check["status"] as? String), "\(check)")
+      XCTAssertEqual(check["status"] as? String, model.status.rawValue)
+      switch check["status"] as? String {
+      case "pass": XCTAssertTrue(check["remedy"] is NSNull, "\(check)")
+      case "fail", "warn": XCTAssertNotNil(check["remedy"] as? String, "\(check)")
+      default: XCTAssertTrue(check["remedy"] is NSNull || check["remedy"] is String, "\(check)")
+      }
+      if (check["id"] as? String)?.hasPrefix("nic.") == true {
+        XCTAssertNotNil(check["pf"] as? String, "a per-PF check names its PF: \(check)")
+      } else {
+        XCTAssertTrue(check["pf"] is NSNull, "\(check)")
+      }
+      XCTAssertNotNil(check["details"] as? [String], "\(check)")
     }
+    // The ConnectX-5 with SR-IOV off in its firmware fails nic.sriov for its PF, with a remedy.
+    let nic = try XCTUnwrap(checks.first { $0["id"] as? String == "nic.sriov" })
+    XCTAssertEqual(nic["status"] as? String, "fail")
+    XCTAssertEqual(nic["pf"] as? String, model(report, "nic.sriov")?.pf?.description)
+  }
+
+  private func model(_ report: CheckReport, _ id: String) -> Check? {
+    report.checks.first { $0.id == id }
   }
 }

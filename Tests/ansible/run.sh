@@ -12,7 +12,7 @@
 #   Tests/ansible/run.sh playbook PLAYBOOK ARG...   # ansible-playbook against localhost (local
 #                                                # connection); with -v each task's result is
 #                                                # printed as one line of JSON
-#   Tests/ansible/run.sh doc MODULE              # ansible-doc for one of the modules (its FQCN)
+#   Tests/ansible/run.sh doc [--json] MODULE     # ansible-doc for one of the modules (its FQCN)
 #   Tests/ansible/run.sh payload FILE.tar        # the modules + their module_utils and
 #                                                # ansible-core's, to run
 #                                                # a module where Ansible is not installed
@@ -198,7 +198,8 @@ PY
   doc)
     prepare
     ansible_env
-    exec "$venv/bin/ansible-doc" "$2"
+    shift
+    exec "$venv/bin/ansible-doc" "$@"
     ;;
   all)
     prepare

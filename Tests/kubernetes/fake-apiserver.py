@@ -110,6 +110,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+# The log exists (empty) before the port is announced, so "no request was sent" (an empty log) is
+# told apart from "the server never ran" (no log).
+with open(args.log, "x"):
+    pass
 print(server.server_address[1], flush=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 sys.stdin.read()  # until the test closes our stdin (or kills us)

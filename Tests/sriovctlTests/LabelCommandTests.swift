@@ -76,9 +76,10 @@ final class LabelCommandTests: XCTestCase {
     try sriovctl(["label", "--root", root, "--kubectl", kubectl, "--kubeconfig", kubeconfig] + extra)
   }
 
-  /// The recorded requests: (method, path without query, body).
+  /// The recorded requests: (method, path without query, body). The server creates its log before it
+  /// announces its port, so a missing log is an error here, never "no requests".
   private func requests() throws -> [(String, String, String?)] {
-    guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+    let text = try String(contentsOfFile: log, encoding: .utf8)
     return try text.split(separator: "\n").map { line in
       let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
       let path = (object["path"] as? String ?? "").split(separator: "?").first.map(String.init) ?? ""

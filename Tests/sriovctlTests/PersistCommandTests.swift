@@ -128,23 +128,30 @@ final class PersistCommandTests: XCTestCase {
 
   func testInjectionAttemptsAreRefusedAndNothingIsWritten() throws {
     let root = try x710()
-    let attempts: [[String]] = [
-      ["ens1f0\"", "--count", "2"],
-      ["ens1f0\nRUN+=\"/bin/sh\"", "--count", "2"],
-      ["ens1f0", "--count", "2", "--driver", "vfio-pci\"; RUN+=\"x"],
-      ["ens1f0", "--count", "2", "--driver", "%n"],
-      ["ens1f0", "--count", "2", "--driver", "$(reboot)"],
-      ["ens1f0", "--count", "2", "--vlan", "0=4*"],
-      ["ens1f0", "--count", "2", "--mac", "0=02:00:00:00:00:0$"],
-      ["ens1f0", "--count", "2", "--link-state", "0=auto\nExecStartPre=/bin/rm"],
-      ["ens1f0", "--count", "-1"],
+    // Each attempt, with the exact one-line error and exit status every method must give: a crash,
+    // a second line or another message fails the test.
+    func notAPF(_ value: String) -> String {
+      "Error: The value '\(value)' is invalid for '<PF>': '\(value)' is neither a PCI address (0000:3b:00.0 or "
+        + "3b:00.0) nor an interface name (1 to 15 of the characters A-Z a-z 0-9 . _ - @ +)"
+    }
+    let notADriver = "expected kernel (the VF's own driver) or a driver name such as vfio-pci"
+    let attempts: [(arguments: [String], status: Int32, error: String)] = [
+      (["ens1f0\"", "--count", "2"], 64, notAPF("ens1f0\"")),
+      (["ens1f0\nRUN+=\"/bin/sh\"", "--count", "2"], 64, notAPF("ens1f0\\nRUN+=\"/bin/sh\"")),
+      (["ens1f0", "--count", "2", "--driver", "vfio-pci\"; RUN+=\"x"], 64, "Error: --driver 'vfio-pci\"; RUN+=\"x': expected INDEX=VALUE with a VF index from 0 to 65534"),
+      (["ens1f0", "--count", "2", "--driver", "%n"], 64, "Error: --driver '%n': " + notADriver),
+      (["ens1f0", "--count", "2", "--driver", "$(reboot)"], 64, "Error: --driver '$(reboot)': " + notADriver),
+      (["ens1f0", "--count", "2", "--vlan", "0=4*"], 64, "Error: --vlan '0=4*': expected a VLAN ID from 0 (none) to 4094"),
+      (["ens1f0", "--count", "2", "--mac", "0=02:00:00:00:00:0$"], 64, "Error: --mac '0=02:00:00:00:00:0$': expected auto or a unicast, non-zero MAC address (02:11:22:33:44:55)"),
+      (["ens1f0", "--count", "2", "--link-state", "0=auto\nExecStartPre=/bin/rm"], 64, "Error: --link-state '0=auto\\nExecStartPre=/bin/rm': expected auto, enable or disable"),
+      (["ens1f0", "--count", "-1"], 64, "Error: --count '-1': expected a number of VFs, 0 or more"),
     ]
     for attempt in attempts {
       for method in ["udev", "systemd", "link"] {
-        let run = try sriovctl(["persist"] + attempt + ["--method", method, "--install", "--root", root])
-        XCTAssertNotEqual(run.status, 0, "\(attempt) \(method): \(run.stdout)")
-        XCTAssertEqual(run.stdout, "")
-        XCTAssertEqual(run.stderr.filter { $0 == "\n" }.count >= 1, true)
+        let run = try sriovctl(["persist"] + attempt.arguments + ["--method", method, "--install", "--root", root])
+        XCTAssertEqual(run.status, attempt.status, "\(attempt.arguments) \(method): \(run.stderr)")
+        XCTAssertEqual(run.stdout, "", "\(attempt.arguments) \(method)")
+        XCTAssertEqual(run.stderr, attempt.error + "\n", "\(attempt.arguments) \(method)")
       }
     }
     XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/udev"))
