@@ -92,7 +92,7 @@ check-release: release
 	echo "release binary needs:" $$needed
 
 # The man page and the completion scripts are committed (the man page with its version in the
-# footer and a paragraph macro for each blank line of a discussion, which groff would warn about); fail when the CLI has moved on.
+# footer, tidied by man/tidy.awk so that mandoc -T lint finds nothing); fail when the CLI has moved on.
 check-generated: build
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(MAKE) --no-print-directory generate GENERATED_DIR="$$tmp" >/dev/null && \
