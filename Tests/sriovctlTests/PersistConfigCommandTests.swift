@@ -94,6 +94,22 @@ final class PersistConfigCommandTests: XCTestCase {
       "Error: sriovctl is not installed under \(root) (/usr/sbin, /usr/bin or /usr/local): the unit runs it at boot; install the package or run 'make install' first\n")
     XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd/system/sriovctl.service"))
     XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/sriovctl/sriovctl.yaml"))
+    // Printing is for review: the unit is shown, naming the package's place, with a comment and a
+    // note that say sriovctl is not there yet.
+    let review = try sriovctl(["persist", "--config", "-f", file, "--root", root, "-o", "json"])
+    XCTAssertEqual(review.status, 0, review.stderr)
+    let json = try review.json()
+    let content = try XCTUnwrap(json["content"] as? String)
+    XCTAssertTrue(
+      content.contains(
+        "\n# sriovctl is not installed under \(root) yet: ExecStart expects it at /usr/sbin/sriovctl, where the\n"
+          + "# Debian package puts it (or in /usr/local/sbin, from 'make install'); --install refuses until it is there.\n"),
+      content)
+    XCTAssertTrue(content.contains("\nExecStart=/usr/sbin/sriovctl apply --boot -f /etc/sriovctl/sriovctl.yaml --timeout 60\n"), content)
+    XCTAssertEqual(
+      json["notes"] as? [String],
+      ["sriovctl is not installed under \(root): the unit names /usr/sbin/sriovctl; --install refuses until it is there"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd"))
 
     func execStart() throws -> String? {
       let shown = try sriovctl(["persist", "--config", "-f", file, "--root", root])
@@ -105,6 +121,21 @@ final class PersistConfigCommandTests: XCTestCase {
       try "#!/bin/sh\n".write(toFile: root + directory + "/sriovctl", atomically: true, encoding: .utf8)
       XCTAssertEqual(
         try execStart(), "ExecStart=\(directory)/sriovctl apply --boot -f /etc/sriovctl/sriovctl.yaml --timeout 60")
+      let shown = try sriovctl(["persist", "--config", "-f", file, "--root", root])
+      XCTAssertFalse(shown.stdout.contains("not installed"), shown.stdout)
     }
+  }
+
+  /// The per-PF unit likewise: printed for review without sriovctl under the root, refused to install.
+  func testThePerPFUnitIsPrintedButNotInstalledWithoutTheBinary() throws {
+    let (root, _) = try x710()
+    try FileManager.default.removeItem(atPath: root + "/usr/local/bin/sriovctl")
+    let review = try sriovctl(["persist", "ens1f0", "--count", "2", "--method", "systemd", "--root", root])
+    XCTAssertEqual(review.status, 0, review.stderr)
+    XCTAssertTrue(review.stdout.contains("# sriovctl is not installed under \(root) yet: ExecStart expects it at /usr/sbin/sriovctl"), review.stdout)
+    XCTAssertTrue(review.stdout.contains("\nExecStart=/usr/sbin/sriovctl create-vfs 0000:3b:00.0 --count 2 "), review.stdout)
+    let install = try sriovctl(["persist", "ens1f0", "--count", "2", "--method", "systemd", "--install", "--root", root])
+    assertCleanFailure(install, mentioning: ["sriovctl is not installed under \(root)"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/etc/systemd"))
   }
 }

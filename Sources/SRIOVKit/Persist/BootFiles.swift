@@ -21,10 +21,30 @@ enum BootFiles {
     "/usr/local/sbin/sriovctl", "/usr/local/bin/sriovctl", "/usr/sbin/sriovctl", "/usr/bin/sriovctl",
   ]
 
-  /// The installed sriovctl a unit runs: the first of ``binaryLocations`` under the root.
-  static func installedBinary(root: HostRoot) throws -> String {
-    guard let binary = binaryLocations.first(where: root.exists) else { throw PersistError.noBinary(root) }
-    return binary
+  /// Where the Debian package puts sriovctl: what a unit printed for review names when sriovctl is
+  /// not installed under the root yet.
+  static let packagedBinary = "/usr/sbin/sriovctl"
+
+  /// The note a printed unit carries when sriovctl is not installed under the root (`nil` when it is).
+  static func missingBinaryNote(root: HostRoot) -> String? {
+    guard !binaryLocations.contains(where: root.exists) else { return nil }
+    return "sriovctl is not installed under \(root): the unit names \(packagedBinary); --install refuses until it is there"
+  }
+
+  /// The sriovctl a unit's ExecStart runs. To install, it must be installed under the root
+  /// (``PersistError/noBinary(_:)`` otherwise); for review, a missing one is named where the
+  /// package puts it, with the comment lines that say so (`nil` when it is installed).
+  static func unitBinary(root: HostRoot, for purpose: BootFilePurpose) throws -> (path: String, comment: String?) {
+    if let binary = binaryLocations.first(where: root.exists) { return (binary, nil) }
+    guard purpose == .review else { throw PersistError.noBinary(root) }
+    return (
+      packagedBinary,
+      """
+      # sriovctl is not installed under \(root) yet: ExecStart expects it at \(packagedBinary), where the
+      # Debian package puts it (or in /usr/local/sbin, from 'make install'); --install refuses until it is there.
+
+      """
+    )
   }
 
   /// A oneshot unit that makes VFs early at boot: after udev's sockets and trigger (so sriovctl

@@ -7,7 +7,7 @@ struct LinkFile: BootFile {
   var path: String { PersistMethod.link.path(for: pf) }
   var reader: BootFileReader { .udev }
 
-  func render(root: HostRoot) throws -> String {
+  func render(root: HostRoot, for purpose: BootFilePurpose) throws -> String {
     if let version = SystemdVersion.of(root), version < 251 { throw PersistError.oldSystemd(version) }
     try Persistence.checkCarried(request, by: .link)
     // A matching .link file replaces 99-default.link for the interface: keep its naming.

@@ -32,8 +32,8 @@ public struct NodeUnit: BootFile {
   var reader: BootFileReader { .systemd(unit: NodeUnit.name) }
 
   /// The unit's text.
-  func render(root: HostRoot) throws -> String {
-    let binary = try BootFiles.installedBinary(root: root)
+  func render(root: HostRoot, for purpose: BootFilePurpose) throws -> String {
+    let (binary, missing) = try BootFiles.unitBinary(root: root, for: purpose)
     guard VFRequest.isValidTimeout(timeout) else {
       throw VFRequestError.invalidValue(option: "--timeout", value: String(timeout), expected: "seconds, more than 0 and at most 3600")
     }
@@ -43,7 +43,7 @@ public struct NodeUnit: BootFile {
     let timeoutOption = timeout == VFRequest.defaultTimeout ? "" : " --timeout \(timeoutText)"
     return BootFiles.header(
       "the VFs of \(NodeConfig.defaultPath) at boot.", reproduce: "sriovctl persist --config\(timeoutOption) --install",
-      remove: "sriovctl persist --config --remove")
+      remove: "sriovctl persist --config --remove") + (missing ?? "")
       + BootFiles.earlyUnit(
         description: "SR-IOV: the VFs of \(NodeConfig.defaultPath) (sriovctl)",
         comment: """
@@ -57,15 +57,16 @@ public struct NodeUnit: BootFile {
   /// The unit as `--install` would write it, for review; the node file is checked all the same.
   public static func print(file: String?, root: HostRoot, timeout: Double) throws -> NodeUnitResult {
     _ = try NodeConfig.load(path: file, root: root)
-    let content = try NodeUnit(timeout: timeout).render(root: root)
-    return NodeUnitResult(path: path, config: NodeConfig.defaultPath, changed: false, content: content, notes: [])
+    let content = try NodeUnit(timeout: timeout).render(root: root, for: .review)
+    let notes = BootFiles.missingBinaryNote(root: root).map { [$0] } ?? []
+    return NodeUnitResult(path: path, config: NodeConfig.defaultPath, changed: false, content: content, notes: notes)
   }
 
   /// Installs the unit and, when `file` names another file than the installed one, the node
   /// file (checked first: a file apply would refuse is never installed), then enables the unit.
   public static func install(file: String?, root: HostRoot, timeout: Double) throws -> NodeUnitResult {
     let unit = NodeUnit(timeout: timeout)
-    let content = try unit.render(root: root)
+    let content = try unit.render(root: root, for: .install)
     // The file is read and checked before anything is written.
     var configText: String?
     if let file, file != NodeConfig.defaultPath || !root.isLive {

@@ -7,12 +7,12 @@ struct PFUnit: BootFile {
   var path: String { PersistMethod.systemd.path(for: pf) }
   var reader: BootFileReader { .systemd(unit: PersistMethod.unitName(for: pf)) }
 
-  func render(root: HostRoot) throws -> String {
-    let binary = try BootFiles.installedBinary(root: root)
+  func render(root: HostRoot, for purpose: BootFilePurpose) throws -> String {
+    let (binary, missing) = try BootFiles.unitBinary(root: root, for: purpose)
     let arguments = [binary, "create-vfs", pf.description] + request.createArguments()
       + ["--wait-for-pf", "--timeout", request.timeoutArgument]
     try arguments.forEach(BootFiles.checkSafe)
-    return perPFHeader(request, pf: pf, method: .systemd)
+    return perPFHeader(request, pf: pf, method: .systemd) + (missing ?? "")
       + BootFiles.earlyUnit(
         description: "SR-IOV: \(request.count) VFs on \(pf) (sriovctl)",
         comment: """

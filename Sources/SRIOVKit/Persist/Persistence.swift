@@ -88,6 +88,10 @@ public enum PersistError: Error, Equatable, CustomStringConvertible {
 public enum Persistence {
   /// Renders the file for the request (nothing is written).
   public static func render(_ request: VFRequest, method: PersistMethod, root: HostRoot) throws -> PersistResult {
+    try render(request, method: method, root: root, for: .review)
+  }
+
+  static func render(_ request: VFRequest, method: PersistMethod, root: HostRoot, for purpose: BootFilePurpose) throws -> PersistResult {
     try request.validate()
     let (pf, found) = try lookUp(request.pf, root: root)
     var notes: [String] = []
@@ -96,7 +100,8 @@ public enum Persistence {
     } else {
       notes.append("no sysfs under \(root): --count \(request.count) was not checked against \(pf)'s sriov_totalvfs")
     }
-    let content = try bootFile(request, method: method, pf: pf).render(root: root)
+    let content = try bootFile(request, method: method, pf: pf).render(root: root, for: purpose)
+    if method == .systemd, let note = BootFiles.missingBinaryNote(root: root) { notes.append(note) }
     return PersistResult(pf: pf, method: method, path: method.path(for: pf), changed: false, content: content, notes: notes)
   }
 
@@ -112,7 +117,7 @@ public enum Persistence {
   /// Renders and installs the file, then reloads udev or systemd (live) or enables the unit
   /// offline (another root).
   public static func install(_ request: VFRequest, method: PersistMethod, root: HostRoot) throws -> PersistResult {
-    var result = try render(request, method: method, root: root)
+    var result = try render(request, method: method, root: root, for: .install)
     let lock = try RunLock(root: root, deadline: Deadline(secondsFromNow: request.timeout), timeout: request.timeout)
     defer { withExtendedLifetime(lock) {} }
     let (changed, notes) = try BootFiles.install(

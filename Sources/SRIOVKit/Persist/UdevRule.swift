@@ -7,7 +7,7 @@ struct UdevRule: BootFile {
   var path: String { PersistMethod.udev.path(for: pf) }
   var reader: BootFileReader { .udev }
 
-  func render(root: HostRoot) throws -> String {
+  func render(root: HostRoot, for purpose: BootFilePurpose) throws -> String {
     try Persistence.checkCarried(request, by: .udev)
     // When the PF's interface appears its driver is bound; the count is written only from 0 (a
     // second add event, or a driver that already made VFs, must not give EBUSY).

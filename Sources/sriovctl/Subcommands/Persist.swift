@@ -14,7 +14,8 @@ struct Persist: ParsableCommand {
                  interface appears, matched by PCI address. Needs no sriovctl at boot; only
                  --count and --autoprobe.
         systemd  /etc/systemd/system/sriovctl-vfs-PCI.service: runs 'sriovctl create-vfs' with
-                 every option before network-pre.target and kubelet.service.
+                 every option before network-pre.target and kubelet.service; sriovctl must be
+                 installed under ROOT for --install (printing names /usr/sbin/sriovctl).
         link     /etc/systemd/network/10-sriovctl-PCI.link: SR-IOVVirtualFunctions= and [SR-IOV]
                  sections (systemd 251 or newer); --count, --mac INDEX=MAC, --vlan, --trust,
                  --spoofchk, --link-state.
