@@ -300,7 +300,7 @@ extension FixtureHost {
       try tree.attribute(directory + "/" + name, value, mode: mode)
     }
     try tree.file(directory + "/uevent", Array(uevent.utf8), mode: .readWrite)
-    try tree.file(directory + "/config", config.bytes, mode: .readWrite)
+    try tree.file(directory + "/config", Array(config.bytes.prefix(readableConfigBytes ?? .max)), mode: .readWrite)
     try tree.file(directory + "/remove", [], mode: .writeOnly)
     try tree.file(directory + "/rescan", [], mode: .writeOnly)
 

@@ -205,6 +205,10 @@ public struct FixtureHost: Sendable {
   public var kernelRelease: String = "6.1.0-31-amd64"
   /// The kernel's modules in `/lib/modules/RELEASE`, or `nil` for a host without that directory.
   public var kernelModules: [KernelModule]?
+  /// How many bytes of each function's `config` are readable, as the kernel shows them to the
+  /// user reading them: `nil` for all of it (root), 64 for anyone else (the standard header only;
+  /// no capability list, so no SR-IOV capability).
+  public var readableConfigBytes: Int?
   /// The vendor and device ID of the root ports written for `upstreamPort`s.
   public var rootPortVendorID: UInt16
   public var rootPortDeviceID: UInt16

@@ -230,5 +230,20 @@ final class VFCreationTests: XCTestCase {
       XCTAssertTrue(said.contains(message), "\(code): \(said)")
       XCTAssertTrue(fix.contains(remedy), "\(code): \(fix)")
     }
+    // The kernel's ENOENT also means "no driver bound" (sriov_numvfs_store): told apart by the PF.
+    var unbound = pf
+    unbound.driver = nil
+    let (said, fix) = NumVFs.explain(ENOENT, count: 8, pf: unbound)
+    XCTAssertEqual(said, "no driver is bound to the PF, and the kernel creates VFs only through the PF's driver (ENOENT)")
+    XCTAssertTrue(fix.hasPrefix("bind its driver first: 'modprobe DRIVER' or 'echo 0000:3b:00.0 > /sys/bus/pci/drivers/DRIVER/bind'"), fix)
+  }
+
+  func testAVFSettingTheDriverLacksIsExplained() throws {
+    let error = VFCreationError.settingUnsupported(
+      pf: try XCTUnwrap(PCIAddress("0000:01:00.0")), driver: "igb", vf: 0, .linkState(.disable))
+    XCTAssertEqual(
+      error.description,
+      "0000:01:00.0: igb cannot set --link-state on its VFs (the kernel said EOPNOTSUPP for VF 0 state disable); "
+        + "leave --link-state out for this NIC (the README lists which drivers support which VF settings)")
   }
 }

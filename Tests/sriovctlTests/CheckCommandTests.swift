@@ -108,4 +108,70 @@ final class CheckCommandTests: XCTestCase {
     let malformed = try sriovctl(["check", "--root", root, "--pf", "ens\n9"])
     assertCleanFailure(malformed, status: 64, mentioning: ["is neither a PCI address"])
   }
+
+  // MARK: Not root: 64 bytes of config space
+
+  /// As a user other than root reads it, config space is 64 bytes: the ConnectX-5 whose firmware
+  /// has SR-IOV off cannot be told from a NIC without SR-IOV, and check and list say so instead of
+  /// claiming either; as root (the whole space) check tells the firmware is at fault.
+  func testANICThatCannotBeToldIsSaidSoNotCalledEither() throws {
+    var host = try FixtureHosts.connectX5SRIOVDisabled()
+    let asRoot = try root(host)
+    host.readableConfigBytes = 64
+    let asUser = try root(host)
+    let reason =
+      "only 64 bytes of its PCI configuration space are readable, and the SR-IOV capability lies beyond them "
+      + "(the kernel shows the whole space to root only)"
+
+    let told = try sriovctl(["check", "--root", asRoot, "-o", "json"])
+    XCTAssertEqual(told.status, 1)
+    let toldNIC = try XCTUnwrap((try told.json()["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "nic.sriov" })
+    XCTAssertEqual(toldNIC["status"] as? String, "fail")
+    XCTAssertTrue((toldNIC["summary"] as? String ?? "").hasPrefix("the SR-IOV capability is present but offers 0 VFs"))
+
+    let check = try sriovctl(["check", "--root", asUser, "-o", "json"])
+    XCTAssertEqual(check.status, 0, "nothing failed: \(check.stdout)")
+    let nic = try XCTUnwrap((try check.json()["checks"] as? [[String: Any]])?.filter { $0["id"] as? String == "nic.sriov" })
+    XCTAssertEqual(nic.count, 1, "\(nic)")
+    XCTAssertEqual(nic.first?["status"] as? String, "skip")
+    XCTAssertEqual(nic.first?["pf"] as? String, "0000:af:00.0")
+    XCTAssertEqual(nic.first?["summary"] as? String, "cannot tell whether it has SR-IOV: " + reason)
+    XCTAssertEqual(
+      nic.first?["remedy"] as? String,
+      "run 'sriovctl check' as root: only then can a NIC whose firmware has SR-IOV off be told apart from a NIC without SR-IOV")
+    let text = try sriovctl(["check", "--root", asUser])
+    XCTAssertTrue(text.stdout.hasSuffix("\nReady for SR-IOV as far as could be checked (1 not checked: see the remedy).\n"), text.stdout)
+
+    let list = try sriovctl(["list", "--root", asUser, "-o", "json"])
+    XCTAssertEqual(list.status, 0, list.stderr)
+    XCTAssertEqual(list.stderr, "sriovctl: 0000:af:00.0 (ens2f0np0): cannot tell whether it has SR-IOV: \(reason); run as root\n")
+    let unknown = try XCTUnwrap(try list.json()["unknown"] as? [[String: Any]])
+    XCTAssertEqual(unknown.count, 1)
+    XCTAssertEqual(unknown.first?["pci_address"] as? String, "0000:af:00.0")
+    XCTAssertEqual(unknown.first?["reason"] as? String, reason)
+    let rootList = try sriovctl(["list", "--root", asRoot, "-o", "json"])
+    XCTAssertEqual((try rootList.json()["unknown"] as? [Any])?.count, 0)
+
+    let named = try sriovctl(["create-vfs", "ens2f0np0", "--count", "1", "--dry-run", "--root", asUser])
+    assertCleanFailure(named, mentioning: ["cannot tell whether 'ens2f0np0' (0000:af:00.0) has SR-IOV: \(reason); run sriovctl as root"])
+  }
+
+  /// A PF the kernel set SR-IOV up for is one whatever the reader: its sysfs attributes say so.
+  func testAPFIsStillAPFWithSixtyFourBytes() throws {
+    var host = try FixtureHosts.x710()
+    host.readableConfigBytes = 64
+    let root = try root(host)
+    let list = try sriovctl(["list", "--root", root, "-o", "json"])
+    XCTAssertEqual(list.status, 0, list.stderr)
+    let pfs = try XCTUnwrap(try list.json()["pfs"] as? [[String: Any]])
+    XCTAssertEqual(pfs.map { $0["pci_address"] as? String }, ["0000:3b:00.0", "0000:3b:00.1"])
+    XCTAssertEqual(pfs.map { $0["total_vfs"] as? Int }, [64, 64])
+    XCTAssertTrue(pfs.allSatisfy { $0["device_total_vfs"] is NSNull }, "the capability's figure needs root: \(pfs)")
+    // The host's onboard NIC without SR-IOV (eno1) cannot be told from a disabled one now.
+    let check = try sriovctl(["check", "--root", root])
+    XCTAssertEqual(check.status, 0, check.stdout)
+    XCTAssertTrue(check.stdout.contains("Checking SR-IOV on 0000:04:00.0 (eno1)              : SKIP (cannot tell"), check.stdout)
+    XCTAssertTrue(check.stdout.contains(" : PASS (4 of 64 VFs enabled, driver i40e)\n"), check.stdout)
+    XCTAssertTrue(check.stdout.hasSuffix("\nReady for SR-IOV as far as could be checked (1 not checked: see the remedy).\n"), check.stdout)
+  }
 }

@@ -91,7 +91,7 @@ final class ListCommandTests: XCTestCase {
     XCTAssertEqual(text.status, 0)
     XCTAssertEqual(text.stdout, "No SR-IOV physical functions found.\n")
     let json = try sriovctl(["list", "--root", root, "-o", "json"])
-    XCTAssertEqual(json.stdout, "{\n  \"pfs\": [],\n  \"problems\": []\n}\n")
+    XCTAssertEqual(json.stdout, "{\n  \"pfs\": [],\n  \"problems\": [],\n  \"unknown\": []\n}\n")
   }
 
   func testBadInputFailsWithOneLineAndNoOutput() throws {

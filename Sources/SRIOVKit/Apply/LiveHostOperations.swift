@@ -196,6 +196,8 @@ public final class LiveHostOperations: HostOperations {
     guard let links, let ifindex else { return }
     do {
       try links.change(pf: ifindex, vf: vf, change)
+    } catch let error as NetworkLinks.Error where error.isUnsupported {
+      throw VFCreationError.settingUnsupported(pf: pf.address, driver: pf.driver, vf: vf, change)
     } catch let error as NetworkLinks.Error {
       throw VFCreationError.settingFailed("\(error)")
     }

@@ -26,7 +26,19 @@ extension Readiness {
           id: "nic.sriov", title: title, status: .skip,
           summary: "not checked: " + bad.problems.joined(separator: "; "), pf: bad.address)
     }
-    guard !facts.pfs.isEmpty || !unreadable.isEmpty else {
+    // A NIC whose capabilities could not be read (not root) may be a PF with SR-IOV off in its
+    // firmware, or have no SR-IOV at all: said so, never counted as either.
+    let unknown = facts.inventory.otherNetworkFunctions.compactMap { nic -> Check? in
+      guard let reason = nic.sriovUnknownReason else { return nil }
+      return Check(
+        id: "nic.sriov",
+        title: "SR-IOV on \(nic.address)" + (nic.interfaces.isEmpty ? "" : " (\(nic.interfaces.joined(separator: ", ")))"),
+        status: .skip, summary: "cannot tell whether it has SR-IOV: \(reason)",
+        remedy: "run 'sriovctl check' as root: only then can a NIC whose firmware has SR-IOV off be told apart "
+          + "from a NIC without SR-IOV",
+        pf: nic.address)
+    }
+    guard !facts.pfs.isEmpty || !unreadable.isEmpty || !unknown.isEmpty else {
       let others = facts.inventory.otherNetworkFunctions.map { nic in
         "\(nic.address)" + (nic.interfaces.isEmpty ? "" : " (\(nic.interfaces.joined(separator: ", ")))")
           + (nic.driver.map { ", driver \($0)" } ?? "") + ": no SR-IOV capability"
@@ -68,7 +80,7 @@ extension Readiness {
         summary: "\(pf.numVFs) of \(pf.totalVFs) VFs enabled, driver \(driver)", pf: pf.address)
     }
     // In address order (each title is "SR-IOV on ADDRESS..."), the unreadable among the others.
-    return (unreadable + checked).sorted { $0.title < $1.title }
+    return (unreadable + unknown + checked).sorted { $0.title < $1.title }
   }
 
   /// Where SR-IOV is switched on for each vendor's NICs.

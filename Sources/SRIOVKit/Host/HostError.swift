@@ -21,11 +21,16 @@ public enum HostError: Error, Equatable, CustomStringConvertible {
   case danglingLink(String)
   /// Another process held the run lock until the deadline.
   case lockTimeout(String, holder: Int32?, seconds: Double)
+  /// The run lock could not be made or opened for lack of permission: not root.
+  case lockDenied(String, errno: Int32)
 
   public var description: String {
     switch self {
     case .rootNotUsable(let path, let reason):
       return "cannot use '\(path)' as the host root: \(reason)"
+    case .lockDenied(let path, let code):
+      return "cannot take the run lock \(path): \(Errno.describe(code)); changing VFs or boot files needs root "
+        + "(run sriovctl with sudo, or as root from Ansible with become: true)"
     case .unreadable(let path, let code):
       return "cannot read \(path): \(Errno.describe(code))"
     case .writeFailed(let path, let value, let code):

@@ -23,7 +23,12 @@ final class RunLock {
     announce: (String) -> Void = RunLock.announceOnTerminal
   ) throws {
     let path = RunLock.path
-    let fd = try root.openOrCreateFile(path, mode: 0o644, value: "(lock)")
+    let fd: Int32
+    do {
+      fd = try root.openOrCreateFile(path, mode: 0o644, value: "(lock)")
+    } catch HostError.writeFailed(_, _, let code) where code == EACCES || code == EPERM {
+      throw HostError.lockDenied(path, errno: code)
+    }
     var acquired = false
     while true {
       if flock(fd, LOCK_EX | LOCK_NB) == 0 {

@@ -83,7 +83,12 @@ public final class NetworkLinks {
   public struct Error: Swift.Error, Equatable, CustomStringConvertible {
     public var operation: String
     public var message: String
+    /// libnl's error code (`NLE_*`), where the failure came from libnl or the kernel.
+    public var code: Int32? = nil
     public var description: String { "\(operation): \(message)" }
+
+    /// The kernel's driver does not implement the operation (EOPNOTSUPP).
+    public var isUnsupported: Bool { code.map { -abs($0) == -NLE_OPNOTSUPP } ?? false }
   }
 
   private let socket: OpaquePointer
@@ -255,7 +260,7 @@ public final class NetworkLinks {
   private func apply(_ original: OpaquePointer, _ changes: OpaquePointer, _ operation: String) throws {
     let result = rtnl_link_change(socket, original, changes, 0)
     guard result >= 0 else {
-      throw Error(operation: operation, message: NetworkLinks.describe(result))
+      throw Error(operation: operation, message: NetworkLinks.describe(result), code: result)
     }
   }
 

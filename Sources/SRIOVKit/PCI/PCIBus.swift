@@ -34,6 +34,10 @@ public struct TruncatedConfig: Error, Equatable, CustomStringConvertible {
 /// This is the only file that talks to libpci. Its fatal-error callback is trapped by the shim, so
 /// malformed input becomes a thrown error.
 public final class PCIBus {
+  /// The conventional configuration space (header and capability list); the PCI Express extended
+  /// capabilities, SR-IOV among them, follow it.
+  public static let standardConfigSize = 256
+
   private let access: UnsafeMutablePointer<pci_access>
   private var devices: [PCIAddress: UnsafeMutablePointer<pci_dev>] = [:]
   private let configs: [PCIAddress: [UInt8]]

@@ -24,6 +24,29 @@ public struct Inventory: Sendable {
     public var address: PCIAddress
     public var interfaces: [String]
     public var driver: String?
+    /// How many bytes of its `config` could be read, when too few to see its capabilities (the
+    /// kernel shows 64 to anyone but root): whether it has SR-IOV is then unknown, unless the
+    /// kernel set SR-IOV up for it. `nil` when the whole configuration space was read.
+    public var readableConfigBytes: Int? = nil
+
+    /// Whether it has SR-IOV could not be told from what was readable.
+    public var sriovUnknown: Bool { readableConfigBytes != nil }
+
+    /// `{"pci_address", "interfaces", "driver", "reason"}`, for `list`'s "unknown".
+    public var unknownJSON: JSON {
+      .object([
+        ("pci_address", .string(address.description)), ("interfaces", .array(interfaces.map(JSON.string))),
+        ("driver", .string(driver)), ("reason", .string(sriovUnknownReason)),
+      ])
+    }
+
+    /// Why its SR-IOV is unknown, for `list` and `check`.
+    public var sriovUnknownReason: String? {
+      readableConfigBytes.map {
+        "only \($0) bytes of its PCI configuration space are readable, and the SR-IOV capability lies beyond "
+          + "them (the kernel shows the whole space to root only)"
+      }
+    }
   }
 
   public init(
@@ -107,7 +130,11 @@ public struct Inventory: Sendable {
       let interfaces = attempt { try sysfs.interfaces(address) } ?? []
       let driver = attempt { try sysfs.driver(address) } ?? nil
       guard capability != nil || sriov != nil || !problems.isEmpty else {
-        others.append(NetworkFunction(address: address, interfaces: interfaces, driver: driver))
+        // SR-IOV is a PCI Express extended capability, at offset 256 or beyond: shorter config
+        // space (64 bytes for a user who is not root) cannot show it.
+        let readable = configs[address].map(\.count).flatMap { $0 < PCIBus.standardConfigSize ? $0 : nil }
+        others.append(
+          NetworkFunction(address: address, interfaces: interfaces, driver: driver, readableConfigBytes: readable))
         continue
       }
       let vendorID = attempt { try sysfs.identifier(address, "vendor") } ?? nil
@@ -232,6 +259,9 @@ public struct Inventory: Sendable {
     }
     if let other = otherNetworkFunctions.first(where: { selector.matches($0.address, $0.interfaces) }
     ) {
+      if let reason = other.sriovUnknownReason {
+        return .sriovUnknown(selector, address: other.address, reason: reason)
+      }
       return .noSRIOV(selector, address: other.address, driver: other.driver, candidates: candidates)
     }
     if case .address(let address) = selector, let kind = otherFunctions[address] {
@@ -280,6 +310,8 @@ public enum SelectionError: Error, Equatable, CustomStringConvertible {
   case noMatch(PFSelector, candidates: [String])
   case virtualFunction(PFSelector, vf: PCIAddress, pf: PCIAddress, candidates: [String])
   case noSRIOV(PFSelector, address: PCIAddress, driver: String?, candidates: [String])
+  /// The selector names a NIC whose capabilities could not be read (not root).
+  case sriovUnknown(PFSelector, address: PCIAddress, reason: String)
   case notPCI(PFSelector, candidates: [String])
   case notNetwork(PFSelector, kind: String, candidates: [String])
   /// The selector names a function whose sysfs data is malformed.
@@ -298,6 +330,9 @@ public enum SelectionError: Error, Equatable, CustomStringConvertible {
       let subject = selector.description == vf.description ? "\(vf)" : "'\(selector)' (\(vf))"
       return "\(subject) is a virtual function of \(pf), not a physical function; "
         + SelectionError.listing(candidates)
+    case .sriovUnknown(let selector, let address, let reason):
+      let subject = selector.description == address.description ? "\(address)" : "'\(selector)' (\(address))"
+      return "cannot tell whether \(subject) has SR-IOV: \(reason); run sriovctl as root"
     case .noSRIOV(let selector, let address, let driver, let candidates):
       let bound = driver.map { ", driver \($0)" } ?? ""
       let subject =

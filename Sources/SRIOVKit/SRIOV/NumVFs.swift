@@ -16,6 +16,11 @@ public enum NumVFs {
       return (
         "\(count) is more than the \(pf.totalVFs) VFs the PF allows (ERANGE)",
         "ask for at most \(pf.totalVFs)")
+    case ENOENT where pf.driver == nil:
+      return (
+        "no driver is bound to the PF, and the kernel creates VFs only through the PF's driver (ENOENT)",
+        "bind its driver first: 'modprobe DRIVER' or 'echo \(pf.address) > /sys/bus/pci/drivers/DRIVER/bind' "
+          + "('lspci -k -s \(pf.address)' names the kernel modules that can drive it)")
     case ENOENT:
       return (
         "\(driver) has no SR-IOV support for this PF (ENOENT)",

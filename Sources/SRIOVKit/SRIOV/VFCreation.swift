@@ -77,6 +77,8 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
   case noIOMMUGroup(vf: PCIAddress, driver: String)
   case bindFailed(vf: PCIAddress, driver: String, reason: String)
   case settingFailed(String)
+  /// The PF's driver does not implement a VF setting (the kernel said EOPNOTSUPP).
+  case settingUnsupported(pf: PCIAddress, driver: String?, vf: Int, VFLinkChange)
   case notApplied(vf: Int, setting: String, reported: String)
   case noMACBase(pf: PCIAddress, path: String)
 
@@ -113,6 +115,10 @@ public enum VFCreationError: Error, Equatable, CustomStringConvertible {
       return "binding \(vf) to \(driver) failed: \(reason)"
     case .settingFailed(let message):
       return message
+    case .settingUnsupported(let pf, let driver, let vf, let change):
+      return "\(pf): \(driver ?? "the PF's driver") cannot set \(change.setting.option) on its VFs (the kernel said "
+        + "EOPNOTSUPP for VF \(vf) \(change)); leave \(change.setting.option) out for this NIC (the README lists which "
+        + "drivers support which VF settings)"
     case .notApplied(let vf, let setting, let reported):
       return "VF \(vf): \(setting) was accepted but the driver reports \(reported)"
     case .noMACBase(let pf, let path):

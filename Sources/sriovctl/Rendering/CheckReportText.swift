@@ -22,7 +22,12 @@ enum CheckReportText {
       out += "\nNot ready for SR-IOV: \(failed) check\(failed == 1 ? "" : "s") failed"
       out += warned > 0 ? ", \(warned) with warnings.\n" : ".\n"
     } else {
-      out += "\nReady for SR-IOV" + (warned > 0 ? " (\(warned) with warnings).\n" : ".\n")
+      // A skip with a remedy is a check that could have been made (as root, say): not proof.
+      let unproven = report.checks.filter { $0.status == .skip && $0.remedy != nil }.count
+      let notes = (warned > 0 ? ["\(warned) with warnings"] : [])
+        + (unproven > 0 ? ["\(unproven) not checked: see the remedy"] : [])
+      out += (unproven > 0 ? "\nReady for SR-IOV as far as could be checked" : "\nReady for SR-IOV")
+        + (notes.isEmpty ? ".\n" : " (\(notes.joined(separator: "; "))).\n")
     }
     return out
   }

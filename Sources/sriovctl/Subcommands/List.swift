@@ -14,6 +14,11 @@ struct List: ParsableCommand {
       error as 'sriovctl: ADDRESS: PROBLEM' and, with -o json, under "problems". The exit \
       status is then 1 if that PF was asked for by name, else 0.
 
+      Run by a user other than root, the kernel shows only 64 bytes of each function's \
+      config space: a NIC whose firmware has SR-IOV off then cannot be told from a NIC \
+      without SR-IOV. Such a NIC is said on standard error and, with -o json, under \
+      "unknown"; run as root to tell.
+
       Examples:
         sriovctl list
         sriovctl list ens1f0 0000:3b:00.1 -o json
@@ -32,7 +37,14 @@ struct List: ParsableCommand {
     let options = options.merged(with: parent.options)
     try options.requireTextOrJSON()
     let root = try options.hostRoot()
-    let chosen = try Inventory.discover(root: root).selection(pfs, root: root)
+    let inventory = try Inventory.discover(root: root)
+    let chosen = try inventory.selection(pfs, root: root)
+    // Named PFs were found or refused above; listing all, NICs that could not be told are said.
+    let unknown = pfs.isEmpty ? inventory.otherNetworkFunctions.filter(\.sriovUnknown) : []
+    for nic in unknown {
+      let name = nic.interfaces.isEmpty ? "" : " (\(nic.interfaces.joined(separator: ", ")))"
+      Diagnostics.warn("\(nic.address)\(name): cannot tell whether it has SR-IOV: \(nic.sriovUnknownReason ?? ""); run as root")
+    }
     // A function the kernel's data does not describe is said on stderr, one line per problem;
     // the others are listed as usual.
     for bad in chosen.malformed {
@@ -42,6 +54,7 @@ struct List: ParsableCommand {
       options.format,
       json: .object([
         ("pfs", .array(chosen.pfs.map(\.json))), ("problems", .array(chosen.malformed.map(\.json))),
+        ("unknown", .array(unknown.map(\.unknownJSON))),
       ])
     ) {
       PFTable.render(chosen.pfs, malformed: chosen.malformed.count)
