@@ -14,8 +14,9 @@
 #   inuse-*     a VF bound to vfio-pci, then a VF whose netdev is in another network namespace:
 #               each refuses a recount; --force goes ahead.
 #   link-*      the PF's --mtu, --link-state and --max-tx-rate on igb.
-#   nonroot-*   create-vfs, list and check as the unprivileged user nobody (list and check as root
-#               too, to compare).
+#   nonroot-*   create-vfs (refused the run lock; then, with the lock open to all, refused by
+#               sysfs), list and check as the unprivileged user nobody (root-list and root-check
+#               as root, to compare).
 #   unbound-*   create-vfs on the PF after its driver was unbound.
 set -u
 OUT=${TESTBED_OUT:?not running in the test bed}
@@ -94,6 +95,7 @@ for path in /sbin/modprobe /bin/modprobe /usr/sbin/modprobe /usr/bin/modprobe; d
   chmod 0755 "$path"
 done
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
+cat /sbin/modprobe >"$OUT/modprobe-stub"
 state "$OUT/start"
 
 # 1. Modules through libkmod.
@@ -128,6 +130,10 @@ step link-rate create-vfs "$ADDRESS" --count 3 --max-tx-rate 0=100 -o json
 echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
 echo 'nogroup:x:65534:' >>/etc/group
 step nonroot-create --as nobody create-vfs "$ADDRESS" --count 1
+# With the run lock open to all, the kernel's own answer: sysfs refuses the write.
+chmod 0666 /run/sriovctl.lock
+step nonroot-write --as nobody create-vfs "$ADDRESS" --count 1
+chmod 0644 /run/sriovctl.lock
 step nonroot-list --as nobody list -o json
 step nonroot-check --as nobody check -o json
 step root-list list -o json
