@@ -3,51 +3,12 @@ import XCTest
 
 /// `sriovctl list` and `check` on a real Linux kernel: Debian's 6.1 kernel under QEMU with an
 /// emulated Intel 82576 (igb, SR-IOV) and, in some scenarios, an emulated Intel IOMMU
-/// (Tests/vm/testbed.sh). Each test is one boot.
-///
-/// These tests need `Tests/vm/testbed.sh prepare` (which `make test` runs). Where QEMU cannot run
-/// they fail, loudly; set SRIOVCTL_SKIP_VM_TESTS=1 to skip them on purpose (CI never does).
+/// (Tests/vm/testbed.sh, scenario check.sh). Each test is one boot, and asserts the status of every
+/// check, and check's IOMMU verdict against what the guest's kernel registered (/sys/class/iommu,
+/// each IOMMU group's type), recorded in the guest.
 final class VMTests: XCTestCase {
-  private struct Boot {
-    var directory: URL
-    func text(_ name: String) throws -> String {
-      try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
-    }
-    func json(_ name: String) throws -> [String: Any] {
-      let data = try Data(contentsOf: directory.appendingPathComponent(name))
-      return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
-    func status(_ name: String) throws -> Int? {
-      Int(try text(name).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-    /// The status of each check by id (`nic.sriov` once per PF).
-    func checkStatuses() throws -> [String: String] {
-      let checks = try XCTUnwrap(try json("check.json")["checks"] as? [[String: Any]])
-      var statuses: [String: String] = [:]
-      for check in checks {
-        statuses[check["id"] as? String ?? "?"] = check["status"] as? String
-      }
-      return statuses
-    }
-  }
-
-  private func boot(_ options: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Boot {
-    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
-      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
-    }
-    let out = try temporaryDirectory(self).appendingPathComponent("vm")
-    let testbed = try runProgram(
-      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"),
-      ["run", "--binary", productsDirectory.appendingPathComponent("sriovctl").path, "--out", out.path,
-       "--timeout", "240"] + options
-        + ["--", repositoryRoot.appendingPathComponent("Tests/vm/scenarios/check.sh").path])
-    guard testbed.status == 0 else {
-      throw TestbedFailure(
-        description: "the VM test bed failed (exit \(testbed.status)); run "
-          + "'Tests/vm/testbed.sh prepare' as root, or set SRIOVCTL_SKIP_VM_TESTS=1 to skip these "
-          + "tests on purpose:\n\(testbed.stdout)\(testbed.stderr)")
-    }
-    let result = Boot(directory: out)
+  private func boot(_ options: [String], file: StaticString = #filePath, line: UInt = #line) throws -> TestbedResults {
+    let result = try Testbed.boot(self, "check.sh", options: Testbed.intelCPU + options)
     let listErrors = try result.text("list.stderr")
     XCTAssertEqual(try result.status("list.status"), 0, listErrors, file: file, line: line)
     XCTAssertEqual(try result.text("check.stderr"), "", file: file, line: line)
@@ -61,48 +22,87 @@ final class VMTests: XCTestCase {
     XCTAssertEqual(pfs.first?["total_vfs"] as? Int, 7, "igb allows 7 of the 82576's 8", file: file, line: line)
     XCTAssertEqual(pfs.first?["device_total_vfs"] as? Int, 8, file: file, line: line)
     XCTAssertEqual(pfs.first?["vf_device_id"] as? String, "10ca", file: file, line: line)
+    try assertIOMMUVerdictIsTheKernels(result, file: file, line: line)
     return result
   }
 
-  private struct TestbedFailure: Error, CustomStringConvertible {
-    var description: String
+  /// Every check: id -> status (`nic.sriov` is once per PF; there is one PF).
+  private func statuses(_ result: TestbedResults) throws -> [String: String] {
+    let checks = try XCTUnwrap(try result.json("check.json")["checks"] as? [[String: Any]])
+    let pairs = checks.map { ($0["id"] as? String ?? "?", $0["status"] as? String ?? "?") }
+    XCTAssertEqual(Set(pairs.map(\.0)).count, pairs.count, "one check per id: \(pairs)")
+    return Dictionary(pairs) { first, _ in first }
   }
 
-  private let intelCPU = ["--cpu", "max,vendor=GenuineIntel"]
+  private func check(_ result: TestbedResults, _ id: String) throws -> [String: Any] {
+    let checks = try XCTUnwrap(try result.json("check.json")["checks"] as? [[String: Any]])
+    return try XCTUnwrap(checks.first { $0["id"] as? String == id }, "no \(id)")
+  }
+
+  /// kernel.iommu says what the guest's kernel registered: pass with its IOMMUs, its group count
+  /// and the groups' mode exactly when it registered an IOMMU with groups, fail otherwise.
+  private func assertIOMMUVerdictIsTheKernels(
+    _ result: TestbedResults, file: StaticString = #filePath, line: UInt = #line
+  ) throws {
+    let truth = try result.text("iommu-truth.txt").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+    let iommus = truth.filter { $0.first == "iommu" }.map { $0[1] }
+    let groupTypes = truth.filter { $0.first == "group" && $0.count == 3 }.map { $0[2] }
+    let verdict = try check(result, "kernel.iommu")
+    if iommus.isEmpty || groupTypes.isEmpty {
+      XCTAssertEqual(verdict["status"] as? String, "fail", "the kernel registered no IOMMU: \(verdict)", file: file, line: line)
+      return
+    }
+    let mode: String
+    switch Set(groupTypes) {
+    case ["identity"]: mode = ", passthrough mode"
+    case ["DMA"], ["DMA-FQ"]: mode = ", translated mode"
+    default: return XCTFail("unexpected IOMMU group types \(groupTypes)", file: file, line: line)
+    }
+    XCTAssertEqual(verdict["status"] as? String, "pass", "\(verdict)", file: file, line: line)
+    XCTAssertEqual(
+      verdict["summary"] as? String, "\(iommus.joined(separator: ", ")) with \(groupTypes.count) IOMMU groups\(mode)",
+      file: file, line: line)
+  }
 
   /// (a) vIOMMU and `intel_iommu=on iommu=pt`: everything passes.
   func testIOMMUWithFlagsIsReady() throws {
-    let result = try boot(intelCPU + ["--viommu", "--cmdline", "intel_iommu=on iommu=pt"])
+    let result = try boot(["--viommu", "--cmdline", "intel_iommu=on iommu=pt"])
     XCTAssertEqual(
-      try result.checkStatuses(),
+      try statuses(result),
       ["firmware.iommu": "pass", "kernel.iommu": "pass", "kernel.cmdline": "pass", "kernel.log": "pass",
        "nic.sriov": "pass", "modules.vfio": "pass"])
     XCTAssertEqual(try result.status("check.status"), 0)
     XCTAssertEqual(try result.json("check.json")["ok"] as? Bool, true)
-    XCTAssertTrue(try result.text("check.txt").contains("passthrough mode"))
+    XCTAssertTrue(try result.text("iommu-truth.txt").contains(" identity\n"))
+    XCTAssertTrue(try result.text("check.txt").hasSuffix("\nReady for SR-IOV.\n"))
   }
 
   /// (b) vIOMMU without command-line flags: Debian's kernel turns the IOMMU on by itself, in
   /// translated mode; the missing flags only warn.
   func testIOMMUWithoutFlagsWarns() throws {
-    let result = try boot(intelCPU + ["--viommu"])
-    let statuses = try result.checkStatuses()
-    XCTAssertEqual(statuses["firmware.iommu"], "pass")
-    XCTAssertEqual(statuses["kernel.iommu"], "pass")
-    XCTAssertEqual(statuses["kernel.cmdline"], "warn")
+    let result = try boot(["--viommu"])
+    XCTAssertEqual(
+      try statuses(result),
+      ["firmware.iommu": "pass", "kernel.iommu": "pass", "kernel.cmdline": "warn", "kernel.log": "pass",
+       "nic.sriov": "pass", "modules.vfio": "pass"])
     XCTAssertEqual(try result.status("check.status"), 0, "warnings do not fail")
     XCTAssertTrue(try result.text("check.txt").contains("translated mode"))
+    XCTAssertTrue(try result.text("check.txt").hasSuffix("\nReady for SR-IOV (1 with warnings).\n"))
   }
 
   /// (c) No IOMMU at all, and an SR-IOV NVMe controller that must never be listed as a PF.
   func testNoIOMMUFailsAndNVMeIsNotAPF() throws {
-    let result = try boot(intelCPU + ["--nvme-sriov"])
-    let statuses = try result.checkStatuses()
-    XCTAssertEqual(statuses["firmware.iommu"], "fail")
-    XCTAssertEqual(statuses["kernel.iommu"], "fail")
-    XCTAssertEqual(statuses["nic.sriov"], "pass")
+    let result = try boot(["--nvme-sriov"])
+    XCTAssertEqual(
+      try statuses(result),
+      ["firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
+       "nic.sriov": "pass", "modules.vfio": "pass"])
     XCTAssertEqual(try result.status("check.status"), 1)
     XCTAssertEqual(try result.json("check.json")["ok"] as? Bool, false)
+    XCTAssertEqual(try result.text("iommu-truth.txt"), "", "the guest's kernel has no IOMMU")
+    XCTAssertEqual(try check(result, "kernel.cmdline")["summary"] as? String, 
+      "intel_iommu=on is missing: the IOMMU is then on only if the kernel was built so; iommu=pt is advised for "
+        + "DPDK: devices left to host drivers skip DMA translation")
     // The kernel did set SR-IOV up for the NVMe controller (class 0x010802)...
     let sriov = try result.text("sriov-functions.txt")
     XCTAssertTrue(sriov.contains(" 0x010802 "), sriov)
@@ -112,14 +112,16 @@ final class VMTests: XCTestCase {
   /// (d) `intel_iommu=on` without an IOMMU: the kernel still logs "DMAR: IOMMU enabled", and
   /// check must not believe it.
   func testCommandLineCannotFakeAnIOMMU() throws {
-    let result = try boot(intelCPU + ["--cmdline", "intel_iommu=on"])
-    let statuses = try result.checkStatuses()
-    XCTAssertEqual(statuses["firmware.iommu"], "fail")
-    XCTAssertEqual(statuses["kernel.iommu"], "fail")
+    let result = try boot(["--cmdline", "intel_iommu=on"])
+    XCTAssertEqual(
+      try statuses(result),
+      ["firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
+       "nic.sriov": "pass", "modules.vfio": "pass"])
     XCTAssertEqual(try result.status("check.status"), 1)
-    let checks = try XCTUnwrap(try result.json("check.json")["checks"] as? [[String: Any]])
-    let active = try XCTUnwrap(checks.first { $0["id"] as? String == "kernel.iommu" })
-    let details = try XCTUnwrap(active["details"] as? [String])
+    XCTAssertEqual(try result.text("iommu-truth.txt"), "", "the guest's kernel has no IOMMU")
+    XCTAssertEqual(try check(result, "kernel.cmdline")["summary"] as? String, 
+      "iommu=pt is advised for DPDK: devices left to host drivers skip DMA translation")
+    let details = try XCTUnwrap(try check(result, "kernel.iommu")["details"] as? [String])
     XCTAssertTrue(
       details.contains { $0.hasSuffix("DMAR: IOMMU enabled (the log says so, but no IOMMU registered)") },
       "\(details)")

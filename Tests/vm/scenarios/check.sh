@@ -17,4 +17,16 @@ for dev in /sys/bus/pci/devices/*; do
   [ -f "$dev/sriov_totalvfs" ] || continue
   echo "${dev##*/} $(cat "$dev/class") $(cat "$dev/sriov_totalvfs")"
 done >"$OUT/sriov-functions.txt"
+# The kernel's own IOMMU truth, to hold check's verdict against: the IOMMUs it registered
+# (/sys/class/iommu) and each IOMMU group's domain type ("iommu-truth.txt": "iommu NAME" lines,
+# then "group N TYPE" lines; empty when there is no IOMMU).
+{
+  for iommu in /sys/class/iommu/*; do
+    [ -e "$iommu" ] && echo "iommu ${iommu##*/}"
+  done
+  for group in /sys/kernel/iommu_groups/*; do
+    [ -e "$group" ] || continue
+    echo "group ${group##*/} $(cat "$group/type" 2>/dev/null || echo -)"
+  done
+} >"$OUT/iommu-truth.txt"
 exit 0
