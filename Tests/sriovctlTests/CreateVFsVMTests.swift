@@ -138,41 +138,17 @@ final class CreateVFsVMTests: XCTestCase {
     var description: String
   }
 
-  private let intelCPU = ["--cpu", "max,vendor=GenuineIntel"]
   private let pf = "0000:01:00.0"
 
-  /// iproute2's ip on the host, copied into the guest at the same path. Not /sbin/ip or /bin/ip:
-  /// those are busybox applet links in the guest, and copying onto them would replace busybox.
-  private func iproute2() throws -> String {
-    for path in ["/usr/sbin/ip", "/usr/bin/ip"] where FileManager.default.isExecutableFile(atPath: path) {
-      return path
-    }
-    throw ScenarioFailure(description: "iproute2's ip is not installed at /usr/sbin/ip (apt-get install iproute2)")
-  }
-
-  /// Boots the test bed once and runs create-vfs.sh MODE in it.
+  /// Boots the test bed once and runs create-vfs.sh MODE in it (about 70 s of VF creation and
+  /// removal in the basic boot: each igbvf probe takes ~2 s).
   private func boot(_ mode: String, _ options: [String], file: StaticString = #filePath, line: UInt = #line) throws
     -> Boot
   {
-    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
-      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
-    }
-    let ip = try iproute2()
-    let out = try temporaryDirectory(self).appendingPathComponent("vm")
-    // About 70 s of VF creation and removal in the first boot (each igbvf probe takes ~2 s).
-    let testbed = try runProgram(
-      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"),
-      ["run", "--binary", productsDirectory.appendingPathComponent("sriovctl").path, "--out", out.path,
-       "--timeout", "480", "--include", ip] + intelCPU + options
-        + ["--", repositoryRoot.appendingPathComponent("Tests/vm/scenarios/create-vfs.sh").path, mode, ip, "120"])
-    guard testbed.status == 0 else {
-      let console = (try? String(contentsOf: out.appendingPathComponent("console.log"), encoding: .utf8))
-        .map { String($0.suffix(6000)) } ?? ""
-      throw ScenarioFailure(
-        description: "the VM test bed failed (exit \(testbed.status)); run "
-          + "'Tests/vm/testbed.sh prepare' as root, or set SRIOVCTL_SKIP_VM_TESTS=1 to skip these "
-          + "tests on purpose:\n\(testbed.stdout)\(testbed.stderr)\n\(console)")
-    }
+    let ip = try Testbed.iproute2()
+    let results = try Testbed.boot(
+      self, "create-vfs.sh", [mode, ip, "120"], options: Testbed.intelCPU + ["--include", ip] + options, timeout: 480)
+    let out = results.directory
     let result = Boot(directory: out)
     let initial = try result.state("initial")
     XCTAssertEqual(initial.numVFs, 0, "the guest starts without VFs", file: file, line: line)

@@ -16,8 +16,8 @@
 #   check2     check mode (_ansible_check_mode), num_vfs=2: would change, changes nothing
 #   absent     state=absent: 0 VFs and no unit
 # plus before.txt (sriov_numvfs at the start), unit-after-present.txt, unit-after-absent.txt (the
-# systemd unit's content, or "missing", and `systemctl is-enabled`), links.txt (`ip -br link`
-# after present2).
+# systemd unit's content, or "missing", `systemctl is-enabled` and the wants links to it),
+# links.txt (`ip -br link` after present2).
 set -u
 OUT=${TESTBED_OUT:?not running in the test bed}
 PAYLOAD=${1:?usage: ansible-module.sh PAYLOAD}
@@ -47,10 +47,13 @@ module() {
   say "$1: exit $(cat "$OUT/$1.status"), sriov_numvfs $(cat "$OUT/$1.numvfs")"
 }
 
-# unit: the systemd unit's content, or "missing"; and whether systemd has it enabled.
+# unit: the systemd unit's content, or "missing"; whether systemd has it enabled; and every
+# wants link to it ("wants: none" when there is none).
 unit() {
   if [ -f "$UNIT" ]; then cat "$UNIT"; else echo missing; fi
   echo "enabled: $(systemctl is-enabled "${UNIT##*/}" 2>&1)"
+  links=$(find /etc/systemd/system -name "${UNIT##*/}" -path '*.wants/*' 2>/dev/null | sort)
+  echo "wants: ${links:-none}"
 }
 
 PRESENT='{"pf": "'$PF'", "num_vfs": 3, "persist": "systemd", "mac": ["auto"], "timeout": 180, "sriovctl": "/usr/local/bin/sriovctl"}'

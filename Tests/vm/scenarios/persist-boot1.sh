@@ -6,8 +6,10 @@
 #
 # Usage: persist-boot1.sh METHOD [DEB]
 #   METHOD  udev | systemd | link: runs
-#             sriovctl persist 0000:01:00.0 --count 3 --method METHOD --install -o json
-#           (systemd also with --vlan 0=42);
+#             sriovctl persist 0000:01:00.0 --count 3 --method METHOD OPTIONS --install -o json
+#           with the OPTIONS each method can carry: udev --autoprobe off (3 VFs, unbound);
+#           systemd --vlan 0=42 --driver vfio-pci (boot with the vIOMMU and intel_iommu=on);
+#           link --mac 0=02:00:00:00:0a:01 --vlan 1=43 (the [SR-IOV] sections);
 #           standin-udev | standin-systemd | standin-link: writes by hand what such a method
 #           would install (a check of the test bed itself, with no sriovctl persist involved).
 #
@@ -53,8 +55,9 @@ state >"$OUT/before.txt"
 [ -z "$DEB" ] || install_deb "$DEB"
 
 case $METHOD in
-  udev | link) set -- ;;
-  systemd) set -- --vlan 0=42 ;;
+  udev) set -- --autoprobe off ;;
+  systemd) set -- --vlan 0=42 --driver vfio-pci ;;
+  link) set -- --mac 0=02:00:00:00:0a:01 --vlan 1=43 ;;
   standin-*) set -- ;;
   *)
     say "unknown METHOD $METHOD"

@@ -2,8 +2,9 @@
 # persist-boot2.sh: the second boot of a `sriovctl persist` reboot test, for the Debian guest
 # (testbed.sh run --debian IMAGE --disk-copy DISK, the DISK persist-boot1.sh ran on). Runs no
 # sriovctl command before the VFs are recorded: whatever boot 1 installed has to create them.
-# Waits (up to WAIT seconds, default 120) for 3 VFs with udev-initialised netdevs, then keeps in
-# $TESTBED_OUT:
+# Waits (up to WAIT seconds, default 120) for 3 VFs as EXPECT says (default netdev: each bound
+# to a driver with a udev-initialised netdev; unbound: no driver; vfio-pci: each bound to
+# vfio-pci), then keeps in $TESTBED_OUT:
 #   wait.txt           how long the wait took and whether it ended with the VFs there
 #   numvfs             cat /sys/bus/pci/devices/0000:01:00.0/sriov_numvfs
 #   vfs.txt            one line a VF: "INDEX ADDRESS driver=NAME net=IF"
@@ -12,29 +13,45 @@
 #   links.txt          ip -br link (every interface: names, states, MACs)
 #   pf-interface       the PF's interface name
 #   systemctl.txt      systemctl status of every sriovctl* unit, and list-unit-files
+#   unit-state.txt     for each sriovctl*.service under /etc/systemd/system, what systemd says of it
+#                      in this boot: "UNIT ActiveState=... ExecMainStatus=... Result=... SubState=..."
 #   udevadm-pf.txt, udevadm-vfN.txt   udevadm info of the PF's and the VFs' interfaces
 #   journal-sriovctl.txt   journalctl -b -u 'sriovctl*'
 #   journal.txt        journalctl -b -o short-monotonic (the whole boot, for timing)
 #   etc-files.txt      as in persist-boot1.sh
 #
-# Usage: persist-boot2.sh [WAIT]
+# Usage: persist-boot2.sh [WAIT [EXPECT]]
 set -u
 OUT=${TESTBED_OUT:?not running in the test bed}
 BIN=${TESTBED_BINARY:-/usr/local/bin/sriovctl}
 # Boot 1 may have installed the Debian package instead: then its binary.
 [ -x "$BIN" ] || BIN=/usr/sbin/sriovctl
 WAIT=${1:-120}
+EXPECT=${2:-netdev}
 PF=0000:01:00.0
 DEV=/sys/bus/pci/devices/$PF
 
 # names DIR: the entries of DIR, one a line.
 names() { for f in "$1"/*; do [ -e "$f" ] && printf '%s\n' "${f##*/}"; done; }
 
-# vfs_ready: 3 VFs, each bound to a driver with one netdev that udev has finished with.
+# vfs_ready: 3 VFs as EXPECT says: each bound to a driver with one netdev that udev has finished
+# with (netdev), bound to no driver (unbound) or bound to vfio-pci (vfio-pci).
 vfs_ready() {
   [ "$(cat "$DEV/sriov_numvfs" 2>/dev/null)" = 3 ] || return 1
   n=0
   for link in "$DEV"/virtfn*; do
+    case $EXPECT in
+      unbound)
+        [ -e "$link" ] && [ ! -e "$link/driver" ] || return 1
+        n=$((n + 1))
+        continue
+        ;;
+      vfio-pci)
+        [ "$(basename "$(readlink -f "$link/driver" 2>/dev/null)")" = vfio-pci ] || return 1
+        n=$((n + 1))
+        continue
+        ;;
+    esac
     [ -e "$link/driver" ] || return 1
     set -- "$link"/net/*
     [ -e "$1" ] || return 1
@@ -94,6 +111,11 @@ done
   echo "# systemctl --failed"
   systemctl --failed --no-pager 2>&1
 } >"$OUT/systemctl.txt"
+for unit in /etc/systemd/system/sriovctl*.service; do
+  [ -f "$unit" ] || continue
+  name=${unit##*/}
+  printf '%s %s\n' "$name" "$(systemctl show -p ActiveState,SubState,Result,ExecMainStatus "$name" | sort | tr '\n' ' ')"
+done >"$OUT/unit-state.txt"
 journalctl -b --no-pager -u 'sriovctl*' >"$OUT/journal-sriovctl.txt" 2>&1
 find /etc/udev/rules.d /etc/systemd/system /etc/systemd/network -type f 2>/dev/null |
   sort >"$OUT/etc-files.txt"
