@@ -48,25 +48,12 @@ final class ApplyVMTests: XCTestCase {
   }
 
   private func boot() throws -> Results {
-    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
-      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
-    }
-    let ip = try ["/usr/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
-      ?? { throw Failure(description: "iproute2's ip is not installed (apt-get install iproute2)") }()
-    let out = try temporaryDirectory(self).appendingPathComponent("vm")
-    let testbed = try runProgram(
-      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"),
-      ["run", "--binary", productsDirectory.appendingPathComponent("sriovctl").path, "--out", out.path,
-       "--timeout", "600", "--include", ip, "--cpu", "max,vendor=GenuineIntel", "--igb2", "--viommu",
-       "--cmdline", "intel_iommu=on iommu=pt", "--",
-       repositoryRoot.appendingPathComponent("Tests/vm/scenarios/apply.sh").path, ip, "120"])
-    guard testbed.status == 0 else {
-      let console = (try? String(contentsOf: out.appendingPathComponent("console.log"), encoding: .utf8)).map { String($0.suffix(6000)) } ?? ""
-      throw Failure(
-        description: "the VM test bed failed (exit \(testbed.status)); run 'Tests/vm/testbed.sh prepare' as root, "
-          + "or set SRIOVCTL_SKIP_VM_TESTS=1:\n\(testbed.stdout)\(testbed.stderr)\n\(console)")
-    }
-    return Results(directory: out)
+    let ip = try Testbed.iproute2()
+    let boot = try Testbed.boot(
+      self, "apply.sh", [ip, "120"],
+      options: Testbed.intelCPU + ["--include", ip, "--igb2", "--viommu", "--cmdline", "intel_iommu=on iommu=pt"],
+      timeout: 600)
+    return Results(directory: boot.directory)
   }
 
   private let pf1 = "0000:01:00.0"

@@ -61,6 +61,18 @@ final class KernelClaimsVMTests: XCTestCase {
     ip.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.hasPrefix("vf \(index) ") } ?? ""
   }
 
+  /// A refusal: exit 1, exactly `message` (one line) on stderr, and the kernel's state as before.
+  @discardableResult
+  private func assertRefused(_ name: String, _ message: String, file: StaticString = #filePath, line: UInt = #line)
+    throws -> Step
+  {
+    let step = try step(name)
+    XCTAssertEqual(step.status, 1, step.stdout, file: file, line: line)
+    XCTAssertEqual(step.stderr, "Error: " + message + "\n", file: file, line: line)
+    XCTAssertEqual(step.after, step.before, "\(name) changed the kernel's state", file: file, line: line)
+    return step
+  }
+
   /// "Loads the VF driver itself with libkmod": igbvf, then vfio-pci, appear in /sys/module while
   /// every modprobe is a stub that was never called.
   func testCreateVFsLoadsTheDriversThroughLibkmod() throws {
@@ -89,25 +101,19 @@ final class KernelClaimsVMTests: XCTestCase {
   /// A VF bound to vfio-pci, and a VF whose netdev is in another network namespace, each stop a
   /// recount that would destroy them, naming the VF, with nothing changed; --force goes ahead.
   func testVFsInUseStopARecountUntilForced() throws {
-    let vfio = try step("inuse-vfio")
-    XCTAssertEqual(vfio.status, 1)
-    XCTAssertEqual(
-      vfio.stderr,
-      "Error: 0000:01:00.0: changing the VF count destroys every VF, and these are in use: VF 1 (0000:01:10.2) is "
-        + "bound to vfio-pci. Nothing was changed; stop using them or add --force\n")
-    XCTAssertEqual(vfio.after, vfio.before)
+    try assertRefused(
+      "inuse-vfio",
+      "0000:01:00.0: changing the VF count destroys every VF, and these are in use: VF 1 (0000:01:10.2) is "
+        + "bound to vfio-pci. Nothing was changed; stop using them or add --force")
 
     let boot = try boot()
     let moved = try boot.text("inuse-netns.txt")
     XCTAssertTrue(moved.contains("\nstatus 0\n"), moved)
-    let netns = try step("inuse-netns")
+    let netns = try assertRefused(
+      "inuse-netns",
+      "0000:01:00.0: changing the VF count destroys every VF, and these are in use: VF 0 (0000:01:10.0) has "
+        + "its network interface in another network namespace. Nothing was changed; stop using them or add --force")
     XCTAssertTrue(netns.before.contains("\nvf 0 driver=igbvf net=- "), "VF 0's netdev left this namespace: \(netns.before)")
-    XCTAssertEqual(netns.status, 1)
-    XCTAssertEqual(
-      netns.stderr,
-      "Error: 0000:01:00.0: changing the VF count destroys every VF, and these are in use: VF 0 (0000:01:10.0) has "
-        + "its network interface in another network namespace. Nothing was changed; stop using them or add --force\n")
-    XCTAssertEqual(netns.after, netns.before)
 
     let force = try step("inuse-force")
     XCTAssertEqual(force.status, 0, force.stderr)
@@ -125,13 +131,10 @@ final class KernelClaimsVMTests: XCTestCase {
     XCTAssertTrue(mtu.after.contains("\npf eth0 mtu=9000\n"), mtu.after)
     XCTAssertTrue(mtu.ip.contains(" mtu 9000 "), mtu.ip)
 
-    let state = try step("link-state")
-    XCTAssertEqual(state.status, 1)
-    XCTAssertEqual(
-      state.stderr,
-      "Error: 0000:01:00.0: igb cannot set --link-state on its VFs (the kernel said EOPNOTSUPP for VF 0 state "
-        + "disable); leave --link-state out for this NIC (the README lists which drivers support which VF settings)\n")
-    XCTAssertEqual(state.after, state.before)
+    let state = try assertRefused(
+      "link-state",
+      "0000:01:00.0: igb cannot set --link-state on its VFs (the kernel said EOPNOTSUPP for VF 0 state "
+        + "disable); leave --link-state out for this NIC (the README lists which drivers support which VF settings)")
     XCTAssertTrue(ipVF(state.ip, 0).contains("link-state auto"), state.ip)
 
     let rate = try step("link-rate")
@@ -144,28 +147,19 @@ final class KernelClaimsVMTests: XCTestCase {
   /// The kernel's refusals, produced for real, are explained and change nothing: a user who is not
   /// root (the run lock, then sysfs itself), and a PF without its driver.
   func testKernelRefusalsAreExplainedAndChangeNothing() throws {
-    let lock = try step("nonroot-create")
-    XCTAssertEqual(lock.status, 1)
-    XCTAssertEqual(
-      lock.stderr,
-      "Error: cannot take the run lock /run/sriovctl.lock: Permission denied (EACCES); changing VFs or boot files "
-        + "needs root (run sriovctl with sudo, or as root from Ansible with become: true)\n")
-    XCTAssertEqual(lock.after, lock.before)
+    try assertRefused(
+      "nonroot-create",
+      "cannot take the run lock /run/sriovctl.lock: Permission denied (EACCES); changing VFs or boot files "
+        + "needs root (run sriovctl with sudo, or as root from Ansible with become: true)")
 
-    let write = try step("nonroot-write")
-    XCTAssertEqual(write.status, 1)
-    XCTAssertEqual(write.stderr, "Error: 0000:01:00.0: permission denied (EACCES); run sriovctl as root. The PF now has 3 VFs\n")
-    XCTAssertEqual(write.after, write.before)
+    try assertRefused("nonroot-write", "0000:01:00.0: permission denied (EACCES); run sriovctl as root. The PF now has 3 VFs")
 
-    let unbound = try step("unbound-create")
-    XCTAssertTrue(unbound.before.contains("\ndriver -\n"), unbound.before)
-    XCTAssertEqual(unbound.status, 1)
-    XCTAssertEqual(
-      unbound.stderr,
-      "Error: 0000:01:00.0: no driver is bound to the PF, and the kernel creates VFs only through the PF's driver "
+    let unbound = try assertRefused(
+      "unbound-create",
+      "0000:01:00.0: no driver is bound to the PF, and the kernel creates VFs only through the PF's driver "
         + "(ENOENT); bind its driver first: 'modprobe DRIVER' or 'echo 0000:01:00.0 > /sys/bus/pci/drivers/DRIVER/bind' "
-        + "('lspci -k -s 0000:01:00.0' names the kernel modules that can drive it). The PF now has 0 VFs\n")
-    XCTAssertEqual(unbound.after, unbound.before)
+        + "('lspci -k -s 0000:01:00.0' names the kernel modules that can drive it). The PF now has 0 VFs")
+    XCTAssertTrue(unbound.before.contains("\ndriver -\n"), unbound.before)
   }
 
   /// As nobody the kernel shows 64 bytes of config space: list still lists the PF (from sysfs) with

@@ -8,28 +8,13 @@ import XCTest
 /// sriovctl against the real PF, then removes and purges it (Tests/vm/scenarios/package.sh).
 /// The persist reboot tests install the same package. SRIOVCTL_SKIP_VM_TESTS=1 skips it.
 final class PackageVMTests: XCTestCase {
-  private struct Failure: Error, CustomStringConvertible { var description: String }
-
   func testThePackageInstallsRunsAndLeavesNothingWhenPurged() throws {
-    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
-      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
-    }
+    try Testbed.requireWanted()
     let deb = try DebianPackage.forGuest(self)
-    let image = try runProgram(repositoryRoot.appendingPathComponent("Tests/vm/debian-image.sh"), [])
-    guard image.status == 0, let path = image.stdout.split(separator: "\n").last.map(String.init) else {
-      throw Failure(description: "Tests/vm/debian-image.sh failed (exit \(image.status)):\n\(image.stderr)")
-    }
-    let out = try temporaryDirectory(self).appendingPathComponent("out")
-    let run = try runProgram(
-      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"),
-      ["run", "--debian", path, "--include", deb, "--out", out.path, "--timeout", "600", "--cpu", "max", "--",
-       repositoryRoot.appendingPathComponent("Tests/vm/scenarios/package.sh").path, deb])
-    guard run.status == 0 else {
-      throw Failure(description: "the VM test bed failed (exit \(run.status)); run 'Tests/vm/testbed.sh prepare' as root:\n\(run.stdout)\(run.stderr)")
-    }
-    func text(_ name: String) -> String {
-      (try? String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)) ?? "(missing \(name))"
-    }
+    let boot = try Testbed.boot(
+      self, "package.sh", [deb], options: ["--debian", try Testbed.debianImage(), "--include", deb, "--cpu", "max"],
+      timeout: 600)
+    func text(_ name: String) -> String { (try? boot.text(name)) ?? "(missing \(name))" }
 
     XCTAssertEqual(text("install.status"), "0\n", text("install.log"))
     XCTAssertEqual(text("which"), "/usr/sbin/sriovctl\n")

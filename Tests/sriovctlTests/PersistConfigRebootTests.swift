@@ -10,43 +10,24 @@ import XCTest
 /// Boot 1 installs the Debian package (`make deb`) with dpkg -i. Needs it and
 /// `Tests/vm/testbed.sh prepare`; SRIOVCTL_SKIP_VM_TESTS=1 skips it.
 final class PersistConfigRebootTests: XCTestCase {
-  private struct Failure: Error, CustomStringConvertible { var description: String }
-
-  private var releaseBinary: URL { repositoryRoot.appendingPathComponent(".build/release/sriovctl") }
-
   private func text(_ directory: URL, _ name: String) -> String {
     (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
   }
 
   private func boot(_ number: Int, image: String, disk: URL, mode: String, deb: String? = nil) throws -> URL {
-    let out = disk.deletingLastPathComponent().appendingPathComponent("boot\(number)")
-    var options = [
-      "run", "--debian", image, "--disk-copy", disk.path, "--binary", releaseBinary.path, "--out", out.path,
-      "--timeout", "600", "--cpu", "max", "--igb2", "--viommu", "--cmdline", "intel_iommu=on iommu=pt",
+    let options = [
+      "--debian", image, "--disk-copy", disk.path, "--cpu", "max", "--igb2", "--viommu", "--cmdline", "intel_iommu=on iommu=pt",
     ]
-    if let deb { options += ["--include", deb] }
-    let scenario = repositoryRoot.appendingPathComponent("Tests/vm/scenarios/persist-config.sh").path
-    let run = try runProgram(
-      repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"), options + ["--", scenario, mode] + (deb.map { [$0] } ?? []))
-    guard run.status == 0 else {
-      throw Failure(
-        description: "the VM test bed failed in boot \(number) (exit \(run.status)); run 'Tests/vm/testbed.sh prepare' "
-          + "as root, or set SRIOVCTL_SKIP_VM_TESTS=1 to skip on purpose:\n\(run.stdout)\(run.stderr)")
-    }
-    return out
+    return try Testbed.boot(
+      self, "persist-config.sh", [mode] + (deb.map { [$0] } ?? []), options: options + (deb.map { ["--include", $0] } ?? []),
+      binary: try Testbed.releaseBinary(), out: disk.deletingLastPathComponent().appendingPathComponent("boot\(number)"),
+      timeout: 600
+    ).directory
   }
 
   func testTheNodeUnitMakesBothPFsVFsAtBoot() throws {
-    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
-      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
-    }
-    guard FileManager.default.isExecutableFile(atPath: releaseBinary.path) else {
-      throw Failure(description: "\(releaseBinary.path) does not exist: build it with 'swift build -c release --static-swift-stdlib'")
-    }
-    let imageRun = try runProgram(repositoryRoot.appendingPathComponent("Tests/vm/debian-image.sh"), [])
-    guard imageRun.status == 0, let image = imageRun.stdout.split(separator: "\n").last.map(String.init) else {
-      throw Failure(description: "Tests/vm/debian-image.sh failed (exit \(imageRun.status)):\n\(imageRun.stderr)")
-    }
+    try Testbed.requireWanted()
+    let image = try Testbed.debianImage()
     let disk = try temporaryDirectory(self).appendingPathComponent("disk.raw")
 
     // Boot 1 installs the Debian package with dpkg -i; its /usr/sbin/sriovctl installs the unit.

@@ -18,12 +18,6 @@ final class PersistRebootTests: XCTestCase {
   private static let reboots = 5
   private static let unit = "sriovctl-vfs-0000-01-00.0.service"
 
-  private struct TestbedFailure: Error, CustomStringConvertible {
-    var description: String
-  }
-
-  private var releaseBinary: URL { repositoryRoot.appendingPathComponent(".build/release/sriovctl") }
-
   /// The results of one boot.
   private struct Boot: CustomStringConvertible {
     var number: Int
@@ -42,17 +36,8 @@ final class PersistRebootTests: XCTestCase {
   }
 
   func testFiveRebootsEachNameThePFAndRecreateTheVFs() throws {
-    if ProcessInfo.processInfo.environment["SRIOVCTL_SKIP_VM_TESTS"] == "1" {
-      throw XCTSkip("SRIOVCTL_SKIP_VM_TESTS=1: the real-kernel tests were skipped on purpose")
-    }
-    guard FileManager.default.isExecutableFile(atPath: releaseBinary.path) else {
-      throw TestbedFailure(
-        description: "\(releaseBinary.path) does not exist: build it with 'swift build -c release --static-swift-stdlib'")
-    }
-    let imageRun = try runProgram(repositoryRoot.appendingPathComponent("Tests/vm/debian-image.sh"), [])
-    guard imageRun.status == 0, let image = imageRun.stdout.split(separator: "\n").last.map(String.init) else {
-      throw TestbedFailure(description: "Tests/vm/debian-image.sh failed (exit \(imageRun.status)):\n\(imageRun.stderr)")
-    }
+    try Testbed.requireWanted()
+    let image = try Testbed.debianImage()
     let disk = try temporaryDirectory(self).appendingPathComponent("disk.raw")
 
     let install = try boot(1, image: image, disk: disk, mode: "install")
@@ -112,19 +97,11 @@ final class PersistRebootTests: XCTestCase {
   }
 
   private func boot(_ number: Int, image: String, disk: URL, mode: String) throws -> Boot {
-    let out = disk.deletingLastPathComponent().appendingPathComponent("boot\(number)")
-    var options = [
-      "run", "--debian", image, "--disk-copy", disk.path, "--binary", releaseBinary.path,
-      "--out", out.path, "--timeout", "600", "--cpu", "max",
-    ]
-    if number == 1 { options.append("--install-binary") }
-    let scenario = repositoryRoot.appendingPathComponent("Tests/vm/scenarios/persist-reboot.sh").path
-    let run = try runProgram(repositoryRoot.appendingPathComponent("Tests/vm/testbed.sh"), options + ["--", scenario, mode])
-    guard run.status == 0 else {
-      throw TestbedFailure(
-        description: "the VM test bed failed in boot \(number) (exit \(run.status)); run 'Tests/vm/testbed.sh prepare' "
-          + "as root, or set SRIOVCTL_SKIP_VM_TESTS=1 to skip on purpose:\n\(run.stdout)\(run.stderr)")
-    }
-    return Boot(number: number, directory: out)
+    let results = try Testbed.boot(
+      self, "persist-reboot.sh", [mode],
+      options: ["--debian", image, "--disk-copy", disk.path, "--cpu", "max"] + (number == 1 ? ["--install-binary"] : []),
+      binary: try Testbed.releaseBinary(), out: disk.deletingLastPathComponent().appendingPathComponent("boot\(number)"),
+      timeout: 600)
+    return Boot(number: number, directory: results.directory)
   }
 }
