@@ -198,6 +198,7 @@ fuzz-ci: fuzz-build
 
 bench: release
 	Benchmarks/list.sh $(RELEASE_BIN)
+	Benchmarks/check.sh $(RELEASE_BIN)
 	Benchmarks/apply.sh $(RELEASE_BIN)
 
 clean:

@@ -187,6 +187,24 @@ extension FixtureHost {
     for node in 0..<cpu.numaNodes {
       try tree.attribute("/sys/devices/system/node/node\(node)/cpulist", cpuList(node))
     }
+    // Huge pages: every size the CPU offers, with the pages reserved per node (all free).
+    for size in Set([2048, 1_048_576]).union(hugepages.keys).sorted() {
+      let reserved = hugepages[size] ?? []
+      let perNode = (0..<cpu.numaNodes).map { $0 < reserved.count ? reserved[$0] : 0 }
+      let total = perNode.reduce(0, +)
+      for (name, value) in [("nr_hugepages", total), ("free_hugepages", total), ("resv_hugepages", 0), ("surplus_hugepages", 0)] {
+        try tree.attribute("/sys/kernel/mm/hugepages/hugepages-\(size)kB/\(name)", value, mode: .readWrite)
+      }
+      for (node, pages) in perNode.enumerated() {
+        let directory = "/sys/devices/system/node/node\(node)/hugepages/hugepages-\(size)kB"
+        try tree.attribute(directory + "/nr_hugepages", pages, mode: .readWrite)
+        try tree.attribute(directory + "/free_hugepages", pages)
+      }
+    }
+    for device in miscDevices {
+      try tree.attribute("/sys/class/misc/\(device.name)/dev", "10:\(device.minor)")
+      if deviceNodes { try tree.characterDevice(device.path, major: 10, minor: device.minor) }
+    }
 
     // Every ACPI machine has these; the IOMMU's own table (DMAR, IVRS) is written with the IOMMU.
     for table in ["APIC", "FACP", "DSDT"] {

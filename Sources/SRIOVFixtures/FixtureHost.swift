@@ -205,6 +205,28 @@ public struct FixtureHost: Sendable {
   public var kernelRelease: String = "6.1.0-31-amd64"
   /// The kernel's modules in `/lib/modules/RELEASE`, or `nil` for a host without that directory.
   public var kernelModules: [KernelModule]?
+  /// Reserved huge pages: page size in KiB -> pages per NUMA node (index = node). Written to
+  /// `/sys/kernel/mm/hugepages/hugepages-SIZEkB` (the sums) and each node's `hugepages` directory,
+  /// every page free. Empty: the directories exist with no pages reserved.
+  public var hugepages: [Int: [Int]] = [:]
+  /// Character devices the host has, written as the kernel registers them (`/sys/class/misc/NAME/dev`)
+  /// and, when `nodes` is set, as device nodes under `/dev` (mknod: needs root).
+  public var miscDevices: [MiscDevice] = []
+  public var deviceNodes = true
+
+  /// A misc character device: vfio (10:196), vhost-net (10:238), tun (10:200).
+  public struct MiscDevice: Sendable {
+    public var name: String
+    public var path: String
+    public var minor: UInt32
+    public init(name: String, path: String, minor: UInt32) {
+      (self.name, self.path, self.minor) = (name, path, minor)
+    }
+    public static let vfio = MiscDevice(name: "vfio", path: "/dev/vfio/vfio", minor: 196)
+    public static let vhostNet = MiscDevice(name: "vhost-net", path: "/dev/vhost-net", minor: 238)
+    public static let tun = MiscDevice(name: "tun", path: "/dev/net/tun", minor: 200)
+  }
+
   /// How many bytes of each function's `config` are readable, as the kernel shows them to the
   /// user reading them: `nil` for all of it (root), 64 for anyone else (the standard header only;
   /// no capability list, so no SR-IOV capability).

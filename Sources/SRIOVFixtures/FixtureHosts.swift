@@ -92,6 +92,9 @@ public enum FixtureHosts {
       .init("nvme", aliases: ["pci:v*d*sv*sd*bc01sc08i02*"]),
       .init("vfio-pci", aliases: ["vfio_pci:v*d*sv*sd*bc*sc*i*"]),
     ]
+    // Ready for DPDK: 1 GiB pages on the NIC's NUMA node, VFIO, vhost-net and tun.
+    host.hugepages = [1_048_576: [8, 0]]
+    host.miscDevices = [.vfio, .vhostNet, .tun]
     return host
   }
 
@@ -133,6 +136,9 @@ public enum FixtureHosts {
         aliases: ["pci:v000015B3d00001017sv*sd*bc*sc*i*", "pci:v000015B3d00001018sv*sd*bc*sc*i*"]),
       .init("vfio-pci", builtIn: true),
     ]
+    // Ready but for the NIC's firmware: 1 GiB pages on its node, VFIO, vhost-net and tun.
+    host.hugepages = [1_048_576: [0, 16]]
+    host.miscDevices = [.vfio, .vhostNet, .tun]
     return host
   }
 
@@ -210,6 +216,8 @@ public enum FixtureHosts {
         "DMAR: IOMMU enabled",
         "iommu: Default domain type: Passthrough (set via kernel command line)",
       ])
+    host.hugepages = [1_048_576: [4, 4]]
+    host.miscDevices = [.vfio, .vhostNet, .tun]
     return host
   }
 

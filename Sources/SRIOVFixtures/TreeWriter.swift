@@ -93,6 +93,19 @@ struct TreeWriter {
     }
   }
 
+  /// Creates a character device node (mknod, which needs CAP_MKNOD: the tests run as root).
+  mutating func characterDevice(_ hostPath: String, major: UInt32, minor: UInt32) throws {
+    try directory(parent(hostPath))
+    let path = root + hostPath
+    // glibc's makedev, which Swift does not import (a macro): the major's low 12 bits at 8, the
+    // minor's low 8 bits at 0, the rest above.
+    let device = dev_t(minor & 0xff) | (dev_t(major & 0xfff) << 8) | (dev_t(minor & ~0xff) << 12)
+      | (dev_t(major & ~0xfff) << 32)
+    guard mknod(path, S_IFCHR | 0o600, device) == 0 else {
+      throw FixtureError.cannotWrite(path, errno: errno)
+    }
+  }
+
   /// Creates a symbolic link at `hostPath` to `target`, written relative to the link's directory as
   /// the kernel writes sysfs links.
   mutating func link(_ hostPath: String, to target: String) throws {

@@ -40,7 +40,7 @@ final class ReadinessTests: XCTestCase {
     XCTAssertEqual(
       report.checks.map(\.id),
       ["firmware.iommu", "kernel.iommu", "kernel.cmdline", "kernel.log", "nic.sriov", "nic.sriov",
-       "modules.vfio"])
+       "modules.vfio", "memory.hugepages", "devices.vfio", "devices.vhost-net", "host.conflicts"])
     for check in report.checks {
       XCTAssertEqual(check.status, .pass, "\(check.id): \(check.summary)")
       XCTAssertNil(check.remedy, check.id)

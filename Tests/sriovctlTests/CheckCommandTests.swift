@@ -83,8 +83,10 @@ final class CheckCommandTests: XCTestCase {
     let checks = try XCTUnwrap(document["checks"] as? [[String: Any]])
     XCTAssertEqual(
       checks.map { $0["id"] as? String },
-      ["firmware.iommu", "kernel.iommu", "kernel.cmdline", "kernel.log", "nic.sriov", "modules.vfio"])
-    XCTAssertEqual(checks.map { $0["status"] as? String }, ["pass", "pass", "pass", "pass", "fail", "pass"])
+      ["firmware.iommu", "kernel.iommu", "kernel.cmdline", "kernel.log", "nic.sriov", "modules.vfio",
+       "memory.hugepages", "devices.vfio", "devices.vhost-net", "host.conflicts"])
+    XCTAssertEqual(
+      checks.map { $0["status"] as? String }, ["pass", "pass", "pass", "pass", "fail", "pass", "pass", "pass", "pass", "pass"])
   }
 
   func testWarningsDoNotFail() throws {

@@ -192,11 +192,25 @@ final class KernelClaimsVMTests: XCTestCase {
       let checks = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["checks"] as? [[String: Any]])
       return Dictionary(uniqueKeysWithValues: checks.map { ($0["id"] as? String ?? "?", $0["status"] as? String ?? "?") })
     }
-    let all = ["firmware.iommu", "kernel.iommu", "kernel.cmdline", "kernel.log", "nic.sriov", "modules.vfio"]
-    XCTAssertEqual(try statuses("root-check"), Dictionary(uniqueKeysWithValues: all.map { ($0, "pass") }))
+    let all = [
+      "firmware.iommu", "kernel.iommu", "kernel.cmdline", "kernel.log", "nic.sriov", "modules.vfio", "devices.vfio",
+      "host.conflicts",
+    ]
+    // No huge pages reserved and no vhost_net or tun in this guest: those two warn.
     var expected = Dictionary(uniqueKeysWithValues: all.map { ($0, "pass") })
+    expected["memory.hugepages"] = "warn"
+    expected["devices.vhost-net"] = "warn"
+    XCTAssertEqual(try statuses("root-check"), expected)
     expected["kernel.log"] = "skip"
     XCTAssertEqual(try statuses("nonroot-check"), expected)
+    // With 3 VFs by then, each in an IOMMU group of its own under the vIOMMU, for root and nobody.
+    for name in ["root-check", "nonroot-check"] {
+      let checks = try XCTUnwrap(
+        (try JSONSerialization.jsonObject(with: Data(try step(name).stdout.utf8)) as? [String: Any])?["checks"] as? [[String: Any]])
+      XCTAssertEqual(
+        checks.first { $0["id"] as? String == "devices.vfio" }?["summary"] as? String,
+        "/dev/vfio/vfio (10:196); each of 3 VFs in an IOMMU group of its own", name)
+    }
     XCTAssertTrue(try step("nonroot-check").stdout.contains("(reading /dev/kmsg needs root)"))
   }
 }

@@ -64,13 +64,25 @@ final class VMTests: XCTestCase {
       file: file, line: line)
   }
 
-  /// (a) vIOMMU and `intel_iommu=on iommu=pt`: everything passes.
+  /// (a) vIOMMU and `intel_iommu=on iommu=pt`, 64 huge pages of 2 MiB reserved on the command
+  /// line, vhost_net and tun loaded: everything passes.
   func testIOMMUWithFlagsIsReady() throws {
-    let result = try boot(["--viommu", "--cmdline", "intel_iommu=on iommu=pt"])
+    let result = try boot([
+      "--viommu", "--cmdline", "intel_iommu=on iommu=pt hugepagesz=2M hugepages=64", "--module", "vhost_net",
+      "--module", "tun",
+    ])
     XCTAssertEqual(
       try statuses(result),
       ["firmware.iommu": "pass", "kernel.iommu": "pass", "kernel.cmdline": "pass", "kernel.log": "pass",
-       "nic.sriov": "pass", "modules.vfio": "pass"])
+       "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "pass", "devices.vfio": "pass",
+       "devices.vhost-net": "pass", "host.conflicts": "pass"])
+    // What the kernel reserved, and the device nodes devtmpfs made, are what check reports.
+    XCTAssertEqual(try result.trimmed("hugepages.txt"), "HugePages_Total:      64")
+    XCTAssertTrue((try check(result, "memory.hugepages")["summary"] as? String ?? "").hasSuffix("2Mi: 64"))
+    XCTAssertEqual(
+      try result.text("devices.txt"), "/dev/vfio/vfio char\n/dev/vhost-net char\n/dev/net/tun char\n")
+    XCTAssertEqual(try check(result, "devices.vfio")["summary"] as? String, "/dev/vfio/vfio (10:196); no VFs yet to check")
+    XCTAssertEqual(try check(result, "devices.vhost-net")["summary"] as? String, "/dev/vhost-net, /dev/net/tun")
     XCTAssertEqual(try result.status("check.status"), 0)
     XCTAssertEqual(try result.json("check.json")["ok"] as? Bool, true)
     XCTAssertTrue(try result.text("iommu-truth.txt").contains(" identity\n"))
@@ -84,10 +96,16 @@ final class VMTests: XCTestCase {
     XCTAssertEqual(
       try statuses(result),
       ["firmware.iommu": "pass", "kernel.iommu": "pass", "kernel.cmdline": "warn", "kernel.log": "pass",
-       "nic.sriov": "pass", "modules.vfio": "pass"])
+       "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "warn", "devices.vfio": "pass",
+       "devices.vhost-net": "warn", "host.conflicts": "pass"])
     XCTAssertEqual(try result.status("check.status"), 0, "warnings do not fail")
     XCTAssertTrue(try result.text("check.txt").contains("translated mode"))
-    XCTAssertTrue(try result.text("check.txt").hasSuffix("\nReady for SR-IOV (1 with warnings).\n"))
+    XCTAssertTrue(try result.text("check.txt").hasSuffix("\nReady for SR-IOV (3 with warnings).\n"))
+    // No pages reserved, and neither vhost_net nor tun in this guest at all.
+    XCTAssertEqual(try result.trimmed("hugepages.txt"), "HugePages_Total:       0")
+    XCTAssertEqual(
+      try result.text("devices.txt"), "/dev/vfio/vfio char\n/dev/vhost-net missing\n/dev/net/tun missing\n")
+    XCTAssertTrue((try check(result, "memory.hugepages")["summary"] as? String ?? "").hasPrefix("no huge pages reserved ("))
   }
 
   /// (c) No IOMMU at all, and an SR-IOV NVMe controller that must never be listed as a PF.
@@ -96,9 +114,11 @@ final class VMTests: XCTestCase {
     XCTAssertEqual(
       try statuses(result),
       ["firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
-       "nic.sriov": "pass", "modules.vfio": "pass"])
+       "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "warn", "devices.vfio": "skip",
+       "devices.vhost-net": "warn", "host.conflicts": "pass"])
     XCTAssertEqual(try result.status("check.status"), 1)
     XCTAssertEqual(try result.json("check.json")["ok"] as? Bool, false)
+    XCTAssertEqual(try check(result, "devices.vfio")["summary"] as? String, "no IOMMU is active (see kernel.iommu)")
     XCTAssertEqual(try result.text("iommu-truth.txt"), "", "the guest's kernel has no IOMMU")
     XCTAssertEqual(try check(result, "kernel.cmdline")["summary"] as? String, 
       "intel_iommu=on is missing: the IOMMU is then on only if the kernel was built so; iommu=pt is advised for "
@@ -116,7 +136,8 @@ final class VMTests: XCTestCase {
     XCTAssertEqual(
       try statuses(result),
       ["firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
-       "nic.sriov": "pass", "modules.vfio": "pass"])
+       "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "warn", "devices.vfio": "skip",
+       "devices.vhost-net": "warn", "host.conflicts": "pass"])
     XCTAssertEqual(try result.status("check.status"), 1)
     XCTAssertEqual(try result.text("iommu-truth.txt"), "", "the guest's kernel has no IOMMU")
     XCTAssertEqual(try check(result, "kernel.cmdline")["summary"] as? String, 

@@ -20,6 +20,8 @@ public enum Readiness {
     ]
     checks += nicSRIOV(facts)
     checks.append(modules(facts))
+    // What uses the VFs: DPDK's memory, passthrough, vhost-net; and what else manages them.
+    checks += [hugepages(facts), vfioDevices(facts), vhostNet(facts), conflicts(facts)]
     return CheckReport(checks: checks)
   }
 }

@@ -228,6 +228,16 @@ public struct HostRoot: Sendable, Equatable, CustomStringConvertible {
     return true
   }
 
+  /// Whether a host path exists and is a character device (following links inside the root); the
+  /// device is never opened.
+  public func isCharacterDevice(_ hostPath: String) -> Bool {
+    let fd = openat2(hostPath, SRIOVCTL_O_PATH)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var status = stat()
+    return fstat(fd, &status) == 0 && status.st_mode & S_IFMT == S_IFCHR
+  }
+
   /// Whether a host path exists and is a directory (following links inside the root).
   public func isDirectory(_ hostPath: String) -> Bool {
     let fd = openat2(hostPath, SRIOVCTL_O_PATH | O_DIRECTORY)

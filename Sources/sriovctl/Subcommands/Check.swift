@@ -15,6 +15,12 @@ struct Check: ParsableCommand {
         kernel.log       SR-IOV and IOMMU errors logged in this boot (/dev/kmsg, or the journal)
         nic.sriov        per PF: SR-IOV enabled in the firmware, a driver bound
         modules.vfio     vfio-pci and each PF's VF driver loaded, built in or loadable
+        memory.hugepages huge pages for DPDK, per size and NUMA node (the PFs' nodes)
+        devices.vfio     /dev/vfio/vfio, and each VF in an IOMMU group of its own
+        devices.vhost-net
+                         /dev/vhost-net and /dev/net/tun (needVhostNet), or loadable
+        host.conflicts   NetworkManager, netplan, .link files, udev rules or driverctl
+                         also setting a PF's VFs (sriovctl's own files excepted)
 
       The IOMMU's state is taken from what the kernel registered, never from the command line or \
       the log alone. Exits 0 when nothing failed (warnings do not fail), 1 otherwise, so Ansible \

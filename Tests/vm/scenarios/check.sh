@@ -29,4 +29,9 @@ done >"$OUT/sriov-functions.txt"
     echo "group ${group##*/} $(cat "$group/type" 2>/dev/null || echo -)"
   done
 } >"$OUT/iommu-truth.txt"
+# The kernel's huge pages and the device nodes the new checks look at, as the guest sees them.
+grep '^HugePages_Total' /proc/meminfo >"$OUT/hugepages.txt"
+for node in /dev/vfio/vfio /dev/vhost-net /dev/net/tun; do
+  if [ -c "$node" ]; then echo "$node char"; else echo "$node missing"; fi
+done >"$OUT/devices.txt"
 exit 0
