@@ -73,29 +73,11 @@ extension Readiness {
     return result
   }
 
-  /// A key file's sections: section name -> key -> value (the last one wins).
-  static func keyFile(_ text: String) -> [String: [String: String]] {
-    var sections: [String: [String: String]] = [:]
-    var current = ""
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
-      let line = raw.trimmingCharacters(in: .whitespaces)
-      if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-      if line.hasPrefix("["), line.hasSuffix("]") {
-        current = String(line.dropFirst().dropLast())
-        continue
-      }
-      guard let equals = line.firstIndex(of: "=") else { continue }
-      let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-      sections[current, default: [:]][key] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-    }
-    return sections
-  }
-
   /// NetworkManager keyfiles with `[sriov] total-vfs`, for the PF their connection binds to.
   static func networkManagerConflicts(_ root: HostRoot, _ pfs: [PFIdentity]) -> [Conflict] {
     let directories = ["/etc/NetworkManager/system-connections", "/run/NetworkManager/system-connections"]
     return files(root, in: directories, suffix: ".nmconnection").compactMap { file in
-      let sections = keyFile(file.text)
+      let sections = KeyFile.sections(file.text)
       guard let total = sections["sriov"]?["total-vfs"] else { return nil }
       let interface = sections["connection"]?["interface-name"]
       let mac = sections["ethernet"]?["mac-address"]
@@ -150,7 +132,7 @@ extension Readiness {
     let directories = ["/etc/systemd/network", "/run/systemd/network", "/usr/lib/systemd/network", "/lib/systemd/network"]
     return files(root, in: directories, suffix: ".link").compactMap { file in
       guard !file.text.hasPrefix(BootFiles.mark) else { return nil }
-      let sections = keyFile(file.text)
+      let sections = KeyFile.sections(file.text)
       guard let count = sections["Link"]?["SR-IOVVirtualFunctions"] else { return nil }
       let match = sections["Match"] ?? [:]
       guard

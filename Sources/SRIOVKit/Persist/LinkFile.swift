@@ -38,21 +38,13 @@ struct LinkFile: BootFile {
   static func defaultLinkSettings(_ root: HostRoot) -> [String] {
     for path in ["/etc/systemd/network/99-default.link", "/usr/lib/systemd/network/99-default.link", "/lib/systemd/network/99-default.link"] {
       guard let bytes = try? root.readBytes(path, limit: 64 * 1024) else { continue }
-      var inLink = false
-      var settings: [String] = []
-      for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-        let trimmed = line.trimmingCharacters(in: " \t\r")
-        if trimmed.hasPrefix("[") { inLink = trimmed == "[Link]"; continue }
-        guard inLink, let equals = trimmed.firstIndex(of: "=") else { continue }
-        let key = trimmed[..<equals].trimmingCharacters(in: " \t")
-        let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: " \t")
-        let plain = value.unicodeScalars.allSatisfy {
+      return KeyFile.entries(String(decoding: bytes, as: UTF8.self)).compactMap { entry in
+        let plain = entry.value.unicodeScalars.allSatisfy {
           $0.value >= 0x20 && $0.value < 0x7f && !"\"'%$\\".unicodeScalars.contains($0)
         }
-        guard namingKeys.contains(key), !value.isEmpty, plain else { continue }
-        settings.append("\(key)=\(value)")
+        guard entry.section == "Link", namingKeys.contains(entry.key), !entry.value.isEmpty, plain else { return nil }
+        return "\(entry.key)=\(entry.value)"
       }
-      return settings
     }
     return [
       "NamePolicy=keep kernel database onboard slot path",
