@@ -131,26 +131,17 @@ final class WorkloadChecksTests: XCTestCase {
   // MARK: host.conflicts
 
   func testNothingElseSettingVFsPassesAndSriovctlsOwnFilesAreNotReported() throws {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("conflicts-\(UUID().uuidString)").path
-    addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
-    try FixtureHosts.x710(at: root)
-    // sriovctl's own files, as persist --install writes them.
-    for method in ["udev", "link"] {
-      let run = try sriovctlPersist(root: root, method: method)
-      XCTAssertEqual(run, 0)
+    let report = try report(try FixtureHosts.x710()) { root in
+      // sriovctl's own files, as persist --install writes them (through the library, as the CLI does).
+      let request = VFRequest(pf: try XCTUnwrap(PFSelector("0000:3b:00.0")), count: 4)
+      for method in [PersistMethod.udev, .link] {
+        _ = try Persistence.install(request, method: method, root: try HostRoot(root))
+      }
+      XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/etc/udev/rules.d/70-sriovctl-0000-3b-00.0.rules"))
+      XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/etc/systemd/network/10-sriovctl-0000-3b-00.0.link"))
     }
-    let report = try Readiness.check(root: try HostRoot(root))
     let conflicts = try check(report, "host.conflicts")
     XCTAssertEqual(conflicts.status, .pass, conflicts.summary)
-    XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/etc/udev/rules.d/70-sriovctl-0000-3b-00.0.rules"))
-    XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/etc/systemd/network/10-sriovctl-0000-3b-00.0.link"))
-  }
-
-  /// persist --install through the library, as the CLI does.
-  private func sriovctlPersist(root: String, method: String) throws -> Int {
-    let request = VFRequest(pf: try XCTUnwrap(PFSelector("0000:3b:00.0")), count: 4)
-    _ = try Persistence.install(request, method: XCTUnwrap(PersistMethod(rawValue: method)), root: try HostRoot(root))
-    return 0
   }
 
   func testEachKindOfCompetingConfigurationIsNamedWithItsFileAndPF() throws {

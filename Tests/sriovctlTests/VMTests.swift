@@ -64,6 +64,14 @@ final class VMTests: XCTestCase {
       file: file, line: line)
   }
 
+  /// Every check's status in a boot without an IOMMU (c and d): the firmware and kernel have none,
+  /// the command line warns, passthrough is skipped, and no pages or vhost-net are set up.
+  private let withoutAnIOMMU = [
+    "firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
+    "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "warn", "devices.vfio": "skip",
+    "devices.vhost-net": "warn", "host.conflicts": "pass",
+  ]
+
   /// (a) vIOMMU and `intel_iommu=on iommu=pt`, 64 huge pages of 2 MiB reserved on the command
   /// line, vhost_net and tun loaded: everything passes.
   func testIOMMUWithFlagsIsReady() throws {
@@ -111,11 +119,7 @@ final class VMTests: XCTestCase {
   /// (c) No IOMMU at all, and an SR-IOV NVMe controller that must never be listed as a PF.
   func testNoIOMMUFailsAndNVMeIsNotAPF() throws {
     let result = try boot(["--nvme-sriov"])
-    XCTAssertEqual(
-      try statuses(result),
-      ["firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
-       "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "warn", "devices.vfio": "skip",
-       "devices.vhost-net": "warn", "host.conflicts": "pass"])
+    XCTAssertEqual(try statuses(result), withoutAnIOMMU)
     XCTAssertEqual(try result.status("check.status"), 1)
     XCTAssertEqual(try result.json("check.json")["ok"] as? Bool, false)
     XCTAssertEqual(try check(result, "devices.vfio")["summary"] as? String, "no IOMMU is active (see kernel.iommu)")
@@ -133,11 +137,7 @@ final class VMTests: XCTestCase {
   /// check must not believe it.
   func testCommandLineCannotFakeAnIOMMU() throws {
     let result = try boot(["--cmdline", "intel_iommu=on"])
-    XCTAssertEqual(
-      try statuses(result),
-      ["firmware.iommu": "fail", "kernel.iommu": "fail", "kernel.cmdline": "warn", "kernel.log": "pass",
-       "nic.sriov": "pass", "modules.vfio": "pass", "memory.hugepages": "warn", "devices.vfio": "skip",
-       "devices.vhost-net": "warn", "host.conflicts": "pass"])
+    XCTAssertEqual(try statuses(result), withoutAnIOMMU)
     XCTAssertEqual(try result.status("check.status"), 1)
     XCTAssertEqual(try result.text("iommu-truth.txt"), "", "the guest's kernel has no IOMMU")
     XCTAssertEqual(try check(result, "kernel.cmdline")["summary"] as? String, 

@@ -105,7 +105,7 @@ extension Readiness {
     }
     var findings: [String] = []
     var details: [String] = []
-    let device = characterDevice(facts, name: "vfio", path: "/dev/vfio/vfio")
+    let device = characterDevice(facts, name: "vfio", path: "/dev/vfio/vfio", module: "vfio-pci")
     if let problem = device.problem { findings.append(problem) }
     var vfCount = 0
     for pf in facts.pfs {
@@ -154,7 +154,7 @@ extension Readiness {
     var problems: [String] = []
     var remedies: [String] = []
     for (name, path, module) in [("vhost-net", "/dev/vhost-net", "vhost_net"), ("tun", "/dev/net/tun", "tun")] {
-      let device = characterDevice(facts, name: name, path: path)
+      let device = characterDevice(facts, name: name, path: path, module: module)
       if device.problem == nil {
         found.append(path)
         continue
@@ -178,12 +178,12 @@ extension Readiness {
   }
 
   /// A misc character device as the kernel registered it (`/sys/class/misc/NAME/dev`) and its
-  /// node under `/dev`: a summary when both are there, else the problem and its remedy.
-  private static func characterDevice(_ facts: HostFacts, name: String, path: String) -> (
+  /// node under `/dev`: a summary when both are there, else the problem and its remedy (loading
+  /// `module`, which registers it).
+  private static func characterDevice(_ facts: HostFacts, name: String, path: String, module: String) -> (
     summary: String, problem: String?, remedy: String
   ) {
     let registered = (try? facts.root.readAttribute("/sys/class/misc/\(name)/dev")).flatMap { $0 }
-    let module = name == "vfio" ? "vfio-pci" : name.replacingOccurrences(of: "-", with: "_")
     guard let registered else {
       return ("", "\(path) is missing: the kernel has no \(name) device (its module is not loaded)", "modprobe \(module)")
     }

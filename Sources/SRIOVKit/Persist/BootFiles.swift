@@ -25,9 +25,14 @@ enum BootFiles {
   /// not installed under the root yet.
   static let packagedBinary = "/usr/sbin/sriovctl"
 
+  /// The installed sriovctl a unit runs: the first of ``binaryLocations`` under the root.
+  static func installedBinary(root: HostRoot) -> String? {
+    binaryLocations.first(where: root.exists)
+  }
+
   /// The note a printed unit carries when sriovctl is not installed under the root (`nil` when it is).
   static func missingBinaryNote(root: HostRoot) -> String? {
-    guard !binaryLocations.contains(where: root.exists) else { return nil }
+    guard installedBinary(root: root) == nil else { return nil }
     return "sriovctl is not installed under \(root): the unit names \(packagedBinary); --install refuses until it is there"
   }
 
@@ -35,7 +40,7 @@ enum BootFiles {
   /// (``PersistError/noBinary(_:)`` otherwise); for review, a missing one is named where the
   /// package puts it, with the comment lines that say so (`nil` when it is installed).
   static func unitBinary(root: HostRoot, for purpose: BootFilePurpose) throws -> (path: String, comment: String?) {
-    if let binary = binaryLocations.first(where: root.exists) { return (binary, nil) }
+    if let binary = installedBinary(root: root) { return (binary, nil) }
     guard purpose == .review else { throw PersistError.noBinary(root) }
     return (
       packagedBinary,
