@@ -5,92 +5,32 @@ import XCTest
 /// `sriovctl label` with the real kubectl (Debian's kubernetes-client) against a stand-in API
 /// server on 127.0.0.1 (Tests/kubernetes/fake-apiserver.py) that records what kubectl sends.
 final class LabelCommandTests: XCTestCase {
-  private var server: Process?
-  private var serverInput: Pipe?
-  private var log = ""
-  private var kubeconfig = ""
-  private var kubectl = ""
+  private var server: FakeAPIServer?
+  private var kubeconfig: String { server?.kubeconfig ?? "" }
+  private var kubectl: String { server?.kubectl ?? "" }
   private var root = ""
 
   private func start(
     mode: String = "normal", labels: [String: String] = ["kubernetes.io/hostname": "x710-host"],
     fixture: (String) throws -> FixtureHost = { try FixtureHosts.x710(at: $0) }
   ) throws {
-    if let server {  // a test that starts a second server stops the first
-      try? serverInput?.fileHandleForWriting.close()
-      server.terminate()
-      server.waitUntilExit()
-    }
-    let directory = try temporaryDirectory(self).path
-    root = directory + "/host"
+    server?.stop()  // a test that starts a second server stops the first
+    root = try temporaryDirectory(self).path + "/host"
     _ = try fixture(root)
-    let fetch = try runProgram(repositoryRoot.appendingPathComponent("Tests/kubernetes/kubectl.sh"), [])
-    XCTAssertEqual(fetch.status, 0, "Debian's kubectl: \(fetch.stderr)")
-    kubectl = fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    log = directory + "/requests.jsonl"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-    let labelsJSON = String(decoding: try JSONSerialization.data(withJSONObject: labels), as: UTF8.self)
-    process.arguments = [
-      repositoryRoot.appendingPathComponent("Tests/kubernetes/fake-apiserver.py").path,
-      "--node", "x710-host", "--labels", labelsJSON, "--mode", mode, "--log", log,
-    ]
-    let output = Pipe()
-    let input = Pipe()
-    process.standardOutput = output
-    process.standardInput = input
-    try process.run()
-    server = process
-    serverInput = input
-    addTeardownBlock { [weak self] in
-      try? self?.serverInput?.fileHandleForWriting.close()
-      self?.server?.terminate()
-      self?.server?.waitUntilExit()
-    }
-    var portText = ""
-    while !portText.hasSuffix("\n") {
-      let byte = output.fileHandleForReading.readData(ofLength: 1)
-      guard !byte.isEmpty else { break }
-      portText += String(decoding: byte, as: UTF8.self)
-    }
-    let port = try XCTUnwrap(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)), "the API server's port")
-    kubeconfig = directory + "/kubeconfig"
-    try """
-      apiVersion: v1
-      kind: Config
-      clusters:
-      - name: test
-        cluster: {server: "http://127.0.0.1:\(port)"}
-      users:
-      - name: test
-        user: {token: "test-token"}
-      contexts:
-      - name: test
-        context: {cluster: test, user: test}
-      current-context: test
-
-      """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+    server = try FakeAPIServer(self, labels: labels, mode: mode)
   }
 
   private func label(_ extra: [String]) throws -> Run {
     try sriovctl(["label", "--root", root, "--kubectl", kubectl, "--kubeconfig", kubeconfig] + extra)
   }
 
-  /// The recorded requests: (method, path without query, body). The server creates its log before it
-  /// announces its port, so a missing log is an error here, never "no requests".
+  /// The recorded requests: (method, path without query, body).
   private func requests() throws -> [(String, String, String?)] {
-    let text = try String(contentsOfFile: log, encoding: .utf8)
-    return try text.split(separator: "\n").map { line in
-      let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-      let path = (object["path"] as? String ?? "").split(separator: "?").first.map(String.init) ?? ""
-      return (object["method"] as? String ?? "", path, object["body"] as? String)
-    }
+    try XCTUnwrap(server).requests().map { ($0.method, $0.path, $0.body) }
   }
 
   private func patches() throws -> [[String: Any]] {
-    try requests().filter { $0.0 == "PATCH" }.map {
-      try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(($0.2 ?? "").utf8)) as? [String: Any])
-    }
+    try XCTUnwrap(server).patches()
   }
 
   func testLabelsTheNodeOnceAndThenChangesNothing() throws {

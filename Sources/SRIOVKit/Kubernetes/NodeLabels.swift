@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 
 /// A Kubernetes label key, `[prefix/]name`: the prefix a DNS subdomain of at most 253
 /// characters, the name at most 63 characters of `[A-Za-z0-9_.-]` starting and ending with an
@@ -57,30 +58,26 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
     guard LabelKey.isSubdomain(Substring(text)) else { return nil }
     description = text
   }
+
+  /// The name kubelet registers for the host beneath `root`: its host name, lowercased
+  /// (`gethostname` on the live host, `/etc/hostname` in an image).
+  public static func ofHost(_ root: HostRoot) throws -> NodeName {
+    var hostname: String?
+    if root.isLive {
+      var buffer = [CChar](repeating: 0, count: 256)
+      if gethostname(&buffer, buffer.count) == 0 { hostname = String(cString: buffer) }
+    } else {
+      hostname = try root.readAttribute("/etc/hostname")
+    }
+    guard let hostname, let name = NodeName(hostname.lowercased()) else { throw NodeLabeling.Failure.noNodeName }
+    return name
+  }
 }
 
 /// `sriovctl label`: the node's SR-IOV labels, set or removed through kubectl.
 public struct NodeLabeling: Sendable {
   /// How kubectl is reached.
-  public struct Kubectl: Sendable, Equatable {
-    public var path: String
-    public var kubeconfig: String?
-    public var context: String?
-
-    public init(path: String = "kubectl", kubeconfig: String? = nil, context: String? = nil) {
-      self.path = path
-      self.kubeconfig = kubeconfig
-      self.context = context
-    }
-
-    /// `kubectl [--kubeconfig K] [--context C] ARGS...`
-    public func command(_ arguments: [String]) -> [String] {
-      var command = [path]
-      if let kubeconfig { command += ["--kubeconfig", kubeconfig] }
-      if let context { command += ["--context", context] }
-      return command + arguments
-    }
-  }
+  public typealias Kubectl = SRIOVKit.Kubectl
 
   /// What was done, or would be.
   public struct Result: Sendable, Equatable, JSONRepresentable {
@@ -205,8 +202,7 @@ public struct NodeLabeling: Sendable {
 
   /// The node's labels now (`kubectl get node NODE -o json`).
   public func currentLabels() throws -> [String: String] {
-    let command = kubectl.command(["get", "node", node.description, "-o", "json"])
-    let output = try run(command)
+    let output = try run(["get", "node", node.description, "-o", "json"])
     struct Node: Decodable {
       struct Metadata: Decodable { var labels: [String: String]? }
       var metadata: Metadata
@@ -241,39 +237,30 @@ public struct NodeLabeling: Sendable {
     guard !arguments.isEmpty else {
       return Result(node: node.description, changed: false, dryRun: dryRun, command: nil, labels: kept, removed: [])
     }
-    let command = kubectl.command(["label", "node", node.description] + arguments + (remove ? [] : ["--overwrite"]))
-    if !dryRun { _ = try run(command) }
+    let labelArguments = ["label", "node", node.description] + arguments + (remove ? [] : ["--overwrite"])
+    let command = kubectl.command(labelArguments)
+    if !dryRun { _ = try run(labelArguments) }
     return Result(node: node.description, changed: true, dryRun: dryRun, command: command, labels: kept, removed: removed)
   }
 
-  private func run(_ command: [String]) throws -> String {
-    let outcome: Subprocess.Outcome
+  /// Runs kubectl, its failures said in terms of the node.
+  private func run(_ arguments: [String]) throws -> String {
     do {
-      outcome = try Subprocess.capture(command)
-    } catch let failure as Subprocess.Failure where failure.message == "not found in PATH" || failure.message.contains("ENOENT") {
-      throw Failure.kubectlMissing(kubectl.path)
+      return try kubectl.run(arguments)
+    } catch Kubectl.Failure.missing(let path) {
+      throw Failure.kubectlMissing(path)
+    } catch Kubectl.Failure.failed(let command, let message, let meaning) {
+      throw Failure.kubectl(command: command, message: message, meaning: NodeLabeling.meaning(meaning))
     }
-    guard outcome.status == 0 else {
-      let message = outcome.errors.split(separator: "\n").map(String.init).last { !$0.isEmpty }
-        ?? "exit status \(outcome.status)"
-      throw Failure.kubectl(command: command, message: message, meaning: NodeLabeling.meaning(of: message))
-    }
-    return outcome.output
   }
 
-  /// What kubectl's error says, for an operator who does not know its phrasing.
-  static func meaning(of message: String) -> String? {
-    if message.contains("(NotFound)") { return "the node is not registered in the cluster (check --node)" }
-    if message.contains("(Forbidden)") { return "the credentials may not read or label nodes (RBAC)" }
-    if message.contains("(Unauthorized)") { return "the cluster rejected the credentials" }
-    if message.contains("connection refused") || message.contains("no such host") || message.contains("i/o timeout")
-      || message.contains("Unable to connect")
-    {
-      return "the cluster cannot be reached"
+  /// What kubectl's error means for a command on one node.
+  static func meaning(_ meaning: Kubectl.Failure.Meaning?) -> String? {
+    switch meaning {
+    case .notFound: return "the node is not registered in the cluster (check --node)"
+    case .forbidden: return "the credentials may not read or label nodes (RBAC)"
+    case let meaning?: return meaning.text
+    case nil: return nil
     }
-    if message.contains("localhost:8080") || message.contains("kubeconfig") || message.contains("no configuration") {
-      return "no kubeconfig: pass --kubeconfig or set KUBECONFIG"
-    }
-    return nil
   }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Glibc
 import SRIOVKit
 
 struct Label: ParsableCommand {
@@ -23,25 +22,14 @@ struct Label: ParsableCommand {
       """)
 
   @OptionGroup var options: GlobalOptions
+  @OptionGroup var cluster: KubectlOptions
   @ParentCommand var parent: SRIOVCtl
-
-  @Option(help: ArgumentHelp("The node (default: this host's name, lowercased).", valueName: "NODE"))
-  var node: String?
 
   @Option(name: .customLong("label"), help: ArgumentHelp("Another label to set; repeatable.", valueName: "KEY=VALUE"))
   var extraLabels: [String] = []
 
   @Option(help: ArgumentHelp("The prefix of the fact labels.", valueName: "PREFIX"))
   var prefix = "sriovctl.io/"
-
-  @Option(help: ArgumentHelp("The kubectl to run (default: kubectl from PATH).", valueName: "PATH"))
-  var kubectl = "kubectl"
-
-  @Option(help: ArgumentHelp("Passed to kubectl.", valueName: "FILE"))
-  var kubeconfig: String?
-
-  @Option(help: ArgumentHelp("Passed to kubectl.", valueName: "CONTEXT"))
-  var context: String?
 
   @Flag(help: "Remove the labels this command sets.")
   var remove = false
@@ -55,16 +43,6 @@ struct Label: ParsableCommand {
       try NodeLabeling.checkPrefix(prefix)
     } catch let failure as NodeLabeling.Failure {
       throw ValidationError(failure.description)
-    }
-    // Passed to kubectl as separate arguments (no shell), but echoed in the output: an empty or
-    // multi-line value is a mistake, not a setting.
-    for (option, value) in [("--kubectl", kubectl), ("--kubeconfig", kubeconfig), ("--context", context)] {
-      if let value, value.isEmpty || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-        throw ValidationError("\(option) '\(value)': expected a \(option == "--context" ? "context name" : "path") on one line")
-      }
-    }
-    if let node, NodeName(node) == nil {
-      throw ValidationError("--node '\(node)' is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')")
     }
   }
 
@@ -90,28 +68,11 @@ struct Label: ParsableCommand {
     try inventory.requireReadable()
     let labels = try NodeLabeling.labels(for: inventory, prefix: prefix, extra: try parsedLabels())
     let labeling = NodeLabeling(
-      kubectl: .init(path: kubectl, kubeconfig: kubeconfig, context: context),
-      node: try nodeName(root), labels: labels, withdrawn: NodeLabeling.withdrawnLabels(for: inventory))
+      kubectl: cluster.client, node: try cluster.nodeName(root), labels: labels, withdrawn: NodeLabeling.withdrawnLabels(for: inventory))
     let result = try labeling.apply(remove: remove, dryRun: dryRun)
     Output.emit(options.format, json: result.json) {
       guard let command = result.command else { return "node \(result.node): labels already as asked; nothing changed.\n" }
       return (result.dryRun ? "would run: " : "ran: ") + command.joined(separator: " ") + "\n"
     }
-  }
-
-  /// --node, else the host's name as kubelet registers it.
-  private func nodeName(_ root: HostRoot) throws -> NodeName {
-    if let node, let name = NodeName(node) { return name }
-    var hostname: String?
-    if root.isLive {
-      var buffer = [CChar](repeating: 0, count: 256)
-      if gethostname(&buffer, buffer.count) == 0 { hostname = String(cString: buffer) }
-    } else {
-      hostname = try root.readAttribute("/etc/hostname")
-    }
-    guard let hostname, let name = NodeName(hostname.lowercased()) else {
-      throw NodeLabeling.Failure.noNodeName
-    }
-    return name
   }
 }
