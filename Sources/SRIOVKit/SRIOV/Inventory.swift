@@ -24,6 +24,10 @@ public struct Inventory: Sendable {
     public var address: PCIAddress
     public var interfaces: [String]
     public var driver: String?
+    /// Its PCI vendor and device IDs, `nil` when sysfs does not say (the device plugin matches
+    /// them).
+    public var vendorID: UInt16? = nil
+    public var deviceID: UInt16? = nil
     /// How many bytes of its `config` could be read, when too few to see its capabilities (the
     /// kernel shows 64 to anyone but root): whether it has SR-IOV is then unknown, unless the
     /// kernel set SR-IOV up for it. `nil` when the whole configuration space was read.
@@ -134,7 +138,10 @@ public struct Inventory: Sendable {
         // space (64 bytes for a user who is not root) cannot show it.
         let readable = configs[address].map(\.count).flatMap { $0 < PCIBus.standardConfigSize ? $0 : nil }
         others.append(
-          NetworkFunction(address: address, interfaces: interfaces, driver: driver, readableConfigBytes: readable))
+          NetworkFunction(
+            address: address, interfaces: interfaces, driver: driver,
+            vendorID: (try? sysfs.identifier(address, "vendor")) ?? nil,
+            deviceID: (try? sysfs.identifier(address, "device")) ?? nil, readableConfigBytes: readable))
         continue
       }
       let vendorID = attempt { try sysfs.identifier(address, "vendor") } ?? nil
