@@ -199,7 +199,7 @@ _sriovctl_check() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--pf)
-    non_repeating_options=(--root -o --output)
+    non_repeating_options=(--root -o --output --node --kubectl --kubeconfig --context --label-prefix --device-plugin-config)
     __sriovctl_offer_flags_options 0
 
     # Offer option value completions
@@ -209,6 +209,24 @@ _sriovctl_check() {
         ;;
     '-o'|'--output')
         __sriovctl_add_completions -W 'text'$'\n''json'$'\n''yaml'
+        return
+        ;;
+    '--node')
+        return
+        ;;
+    '--kubectl')
+        return
+        ;;
+    '--kubeconfig')
+        return
+        ;;
+    '--context')
+        return
+        ;;
+    '--label-prefix')
+        return
+        ;;
+    '--device-plugin-config')
         return
         ;;
     '--pf')
@@ -398,7 +416,7 @@ _sriovctl_label() {
     repeating_flags=()
     non_repeating_flags=(--remove --dry-run --version -h --help)
     repeating_options=(--label)
-    non_repeating_options=(--root -o --output --node --prefix --kubectl --kubeconfig --context)
+    non_repeating_options=(--root -o --output --node --kubectl --kubeconfig --context --prefix)
     __sriovctl_offer_flags_options 0
 
     # Offer option value completions
@@ -413,12 +431,6 @@ _sriovctl_label() {
     '--node')
         return
         ;;
-    '--label')
-        return
-        ;;
-    '--prefix')
-        return
-        ;;
     '--kubectl')
         return
         ;;
@@ -426,6 +438,12 @@ _sriovctl_label() {
         return
         ;;
     '--context')
+        return
+        ;;
+    '--label')
+        return
+        ;;
+    '--prefix')
         return
         ;;
     esac

@@ -224,7 +224,7 @@ final class AnsibleTests: XCTestCase {
          "mtu", "force", "apply_now", "persist", "root", "sriovctl", "timeout"],
         ["actions", "commands", "create_vfs", "diff", "interface", "num_vfs", "persistence", "pf", "previous", "vfs"]
       ),
-      ("sriovctl.sriov.check", ["pf", "fail_on_error", "root", "sriovctl"], ["checks", "failed_checks", "ok", "rc", "warnings_checks"]),
+      ("sriovctl.sriov.check", ["pf", "fail_on_error", "root", "kubeconfig", "context", "node", "kubectl", "device_plugin_config", "sriovctl"], ["checks", "failed_checks", "ok", "rc", "warnings_checks"]),
       (
         "sriovctl.sriov.apply", ["config", "path", "force", "persist", "apply_now", "timeout", "root", "sriovctl"],
         ["notes", "persist", "pfs", "unmatched"]
@@ -494,6 +494,25 @@ final class AnsibleTests: XCTestCase {
     XCTAssertTrue(remedy.contains("mstconfig -d 0000:af:00.0 set SRIOV_EN=1"), remedy)
     XCTAssertNil(notReady.tasks.first { $0.task == "Reached only on a ready host" }, "the play went on:\n\(notReady)")
     XCTAssertEqual(notReady.recap["failed"], 1)
+  }
+
+  /// With a kubeconfig the module returns the cluster checks too, and a play stops on a cluster
+  /// that does not see the VFs (the stand-in API server serves a node without the sriov label).
+  func testCheckReachesTheCluster() throws {
+    let server = try FakeAPIServer(
+      self, labels: ["kubernetes.io/hostname": "x710-host"],
+      configMaps: [["metadata": ["name": "sriovdp-config", "namespace": "kube-system"], "data": ["config.json": "{\"resourceList\": []}"]]])
+    let play = try playbook(
+      "check.yml", ["root": x710, "sriovctl": binary, "kubeconfig": server.kubeconfig, "kubectl": server.kubectl])
+    XCTAssertEqual(play.status, 2, "\(play)")
+    let task = try play.task("The host is ready for SR-IOV")
+    let checks = try XCTUnwrap(task.result["checks"] as? [[String: Any]])
+    XCTAssertEqual(
+      checks.compactMap { $0["id"] as? String }.filter { $0.hasPrefix("kubernetes.") },
+      ["kubernetes.node", "kubernetes.label", "kubernetes.device-plugin-config", "kubernetes.device-plugin", "kubernetes.allocatable"])
+    XCTAssertEqual(
+      task.result["failed_checks"] as? [String], ["kubernetes.label", "kubernetes.device-plugin-config", "kubernetes.device-plugin"])
+    XCTAssertEqual(Set(try server.requests().map(\.method)), ["GET"])
   }
 
   /// fail_on_error: false reports without failing. ansible-core marks any result with a non-zero

@@ -18,7 +18,10 @@ final class UsageContractTests: XCTestCase {
       "--max-tx-rate": "4294967296", "--mtu": "67", "--timeout": "nan",
     ]
     return [
-      "check": global.merging(["--pf": "bad name!"]) { $1 },
+      "check": global.merging([
+        "--pf": "bad name!", "--node": "Bad_Node", "--kubectl": "", "--kubeconfig": "", "--context": "",
+        "--label-prefix": "bad", "--device-plugin-config": "kube-system",
+      ]) { $1 },
       "list": global.merging(["<PF>": "bad name!"]) { $1 },
       "create-vfs": global.merging(vf) { $1 },
       "apply": global.merging(["--file": "", "--timeout": "0"]) { $1 },
@@ -41,13 +44,19 @@ final class UsageContractTests: XCTestCase {
     "--timeout": "30", "--method": "udev", "--node": "worker-1", "--prefix": "example.com/", "--kubectl": "kubectl",
     "--kubeconfig": "/etc/kubernetes/admin.conf", "--context": "admin", "--group-by": "pf", "--resource-name": "vfs",
     "--resource-prefix": "example.com", "--namespace": "sriov", "--file": "node.yaml",
+    "--label-prefix": "example.com/", "--device-plugin-config": "kube-system/sriovdp-config",
   ]
+
+  /// A kubeconfig that exists: `check` reads the cluster only with one, and refuses a missing file.
+  private var kubeconfig = ""
 
   /// The valid arguments a subcommand needs, without `option`.
   private func base(_ subcommand: String, without option: String) -> [String] {
     switch subcommand {
     case "persist" where option == "--file":
       return ["--config"]
+    case "check" where option != "--kubeconfig" && !kubeconfig.isEmpty:
+      return ["--kubeconfig", kubeconfig]
     case "create-vfs", "persist":
       var arguments = option == "<PF>" ? [] : ["ens1f0"]
       if option != "--count" { arguments += ["--count", "2"] }
@@ -86,6 +95,9 @@ final class UsageContractTests: XCTestCase {
   func testABadValueForAnyOptionIsAUsageErrorInOneLine() throws {
     let root = try temporaryDirectory(self).path + "/host"
     try FixtureHosts.x710(at: root)
+    // With a kubeconfig, so that each cluster option's own value is what is refused.
+    kubeconfig = root + "/kubeconfig"
+    try FakeAPIServer.kubeconfig(server: "http://127.0.0.1:1").write(toFile: kubeconfig, atomically: true, encoding: .utf8)
     for subcommand in Self.subcommands {
       let table = try XCTUnwrap(Self.badValues[subcommand])
       for option in try options(subcommand) {
@@ -112,10 +124,13 @@ final class UsageContractTests: XCTestCase {
   func testAnOptionThatTakesOneValueIsRefusedTwice() throws {
     let root = try temporaryDirectory(self).path + "/host"
     try FixtureHosts.x710(at: root)
+    kubeconfig = root + "/kubeconfig"
+    try FakeAPIServer.kubeconfig(server: "http://127.0.0.1:1").write(toFile: kubeconfig, atomically: true, encoding: .utf8)
     for subcommand in Self.subcommands {
       for option in try options(subcommand) where !option.repeating && option.names != ["<PF>"] {
         let name = option.names.last!
-        let value = name == "--root" ? root : try XCTUnwrap(Self.goodValues[name], "\(subcommand) \(name)")
+        let value =
+          name == "--root" ? root : name == "--kubeconfig" ? kubeconfig : try XCTUnwrap(Self.goodValues[name], "\(subcommand) \(name)")
         var arguments = [subcommand] + base(subcommand, without: name) + [name, value, option.names.first!, value]
         if name != "--root" { arguments += ["--root", root] }
         let run = try sriovctl(arguments)

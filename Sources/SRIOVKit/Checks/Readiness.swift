@@ -10,7 +10,11 @@ public enum Readiness {
   ///
   /// - Throws: ``SelectionError`` when a selector names no PF, ``HostError`` when the host cannot
   ///   be read at all. Anything a single check cannot read becomes that check's `skip`.
-  public static func check(root: HostRoot, pfs selectors: [PFSelector] = []) throws -> CheckReport {
+  /// With a `cluster`, the `kubernetes.*` checks follow: what the cluster makes of this host,
+  /// read through kubectl (`get` only).
+  public static func check(root: HostRoot, pfs selectors: [PFSelector] = [], cluster: ClusterTarget? = nil) throws
+    -> CheckReport
+  {
     let facts = try HostFacts(root: root, selectors: selectors)
     var checks = [
       firmwareIOMMU(facts),
@@ -22,6 +26,7 @@ public enum Readiness {
     checks.append(modules(facts))
     // What uses the VFs: DPDK's memory, passthrough, vhost-net; and what else manages them.
     checks += [hugepages(facts), vfioDevices(facts), vhostNet(facts), conflicts(facts)]
+    if let cluster { checks += Readiness.cluster(facts, cluster) }
     return CheckReport(checks: checks)
   }
 }
