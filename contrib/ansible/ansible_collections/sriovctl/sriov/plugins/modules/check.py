@@ -15,8 +15,13 @@ module: check
 short_description: Check that a host is ready for SR-IOV (IOMMU, firmware, kernel, NICs) with sriovctl
 description:
   - Runs C(sriovctl check -o json) and returns its checks, C(firmware.iommu), C(kernel.iommu),
-    C(kernel.cmdline), C(kernel.log), C(nic.sriov) (per PF) and C(modules.vfio), each with a status
-    (C(pass), C(warn), C(fail), C(skip)), a summary and a remedy.
+    C(kernel.cmdline), C(kernel.log), C(nic.sriov) (per PF), C(modules.vfio), C(memory.hugepages),
+    C(devices.vfio), C(devices.vhost-net) and C(host.conflicts), each with a status (C(pass),
+    C(warn), C(fail), C(skip)), a summary and a remedy.
+  - With O(kubeconfig), also what the cluster makes of the host, read through kubectl (get only),
+    in C(kubernetes.node), C(kubernetes.label), C(kubernetes.device-plugin-config),
+    C(kubernetes.device-plugin) and C(kubernetes.allocatable); or C(kubernetes.cluster) alone when
+    the cluster cannot be read.
   - The task fails when a check failed (warnings do not fail), with the failed checks' summaries and
     remedies in its message, so a play stops before it creates VFs on a host that cannot have them.
     O(fail_on_error=false) reports instead, for a later C(when) or C(assert).
@@ -42,6 +47,27 @@ options:
     description:
       - Check the host beneath this directory instead of C(/) (C(sriovctl --root)).
     type: path
+  kubeconfig:
+    description:
+      - Check the cluster too, with kubectl and this kubeconfig (C(sriovctl check --kubeconfig)).
+    type: path
+  context:
+    description:
+      - The kubeconfig context kubectl uses. Needs O(kubeconfig).
+    type: str
+  node:
+    description:
+      - The node's name in the cluster (default, the host's name, lowercased). Needs O(kubeconfig).
+    type: str
+  kubectl:
+    description:
+      - The kubectl to run (default, kubectl from C(PATH)). Needs O(kubeconfig).
+    type: path
+  device_plugin_config:
+    description:
+      - The device plugin's ConfigMap, C(NAMESPACE/NAME) (default, C(kube-system/sriovdp-config)).
+        Needs O(kubeconfig).
+    type: str
 seealso:
   - module: sriovctl.sriov.vfs
 """
@@ -55,6 +81,10 @@ EXAMPLES = r"""
     pf: [ens1f0]
     fail_on_error: false
   register: readiness
+
+- name: The host and what the cluster makes of it (node, labels, device plugin, allocatable)
+  sriovctl.sriov.check:
+    kubeconfig: /etc/kubernetes/kubelet.conf
 
 - name: Warnings are worth a look
   ansible.builtin.debug:
@@ -113,7 +143,15 @@ def main():
             pf=dict(type="list", elements="str"),
             fail_on_error=dict(type="bool", default=True),
             root=dict(type="path"),
+            kubeconfig=dict(type="path"),
+            context=dict(type="str"),
+            node=dict(type="str"),
+            kubectl=dict(type="path"),
+            device_plugin_config=dict(type="str"),
             sriovctl=dict(type="str", default="sriovctl"),
+        ),
+        required_by=dict(
+            context="kubeconfig", node="kubeconfig", kubectl="kubeconfig", device_plugin_config="kubeconfig",
         ),
         supports_check_mode=True,
     )
@@ -123,6 +161,9 @@ def main():
         command += ["--pf", pf]
     if p["root"]:
         command += ["--root", p["root"]]
+    for option in ("kubeconfig", "context", "node", "kubectl", "device_plugin_config"):
+        if p[option]:
+            command += ["--" + option.replace("_", "-"), p[option]]
     # check exits 1 when a check failed, with its document.
     rc, document = run_json(module, command, ok_codes=(0, 1))
     checks = document.get("checks") or []
