@@ -377,6 +377,12 @@ final class ClusterCheckCommandTests: XCTestCase {
     let noKubectl = try only(["--kubectl", "/nonexistent/kubectl", "--kubeconfig", server.kubeconfig])
     XCTAssertEqual(noKubectl["summary"] as? String, "kubectl was not found (/nonexistent/kubectl)")
 
+    // A kubectl that cannot be started (not executable): kubectl's failure, in words.
+    let notExecutable = root + "/kubectl"
+    try "#!/bin/sh\n".write(toFile: notExecutable, atomically: true, encoding: .utf8)
+    let refusedToRun = try only(["--kubectl", notExecutable, "--kubeconfig", server.kubeconfig])
+    XCTAssertEqual(refusedToRun["summary"] as? String, "kubectl failed: Permission denied (EACCES)")
+
     let down = server.kubeconfig + ".down"
     try FakeAPIServer.kubeconfig(server: "http://127.0.0.1:1").write(toFile: down, atomically: true, encoding: .utf8)
     let unreachable = try only(["--kubectl", server.kubectl, "--kubeconfig", down])

@@ -70,10 +70,10 @@ public struct Kubectl: Sendable, Equatable {
     let outcome: Subprocess.Outcome
     do {
       outcome = try Subprocess.capture(command)
-    } catch let failure as Subprocess.Failure
-      where failure.message == "not found in PATH" || failure.message.contains("ENOENT")
-    {
-      throw Failure.missing(path)
+    } catch let failure as Subprocess.Failure {
+      if failure.message == "not found in PATH" || failure.message.contains("ENOENT") { throw Failure.missing(path) }
+      // Not started at all (a kubectl that is not executable): said as kubectl's own failure.
+      throw Failure.failed(command: command, message: failure.message, meaning: nil)
     }
     guard outcome.status == 0 else {
       let message = outcome.errors.split(separator: "\n").map(String.init).last { !$0.isEmpty }
