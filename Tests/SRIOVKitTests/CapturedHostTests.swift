@@ -44,4 +44,32 @@ final class CapturedHostTests: XCTestCase {
       try JSONSerialization.jsonObject(with: Data(captured.utf8)) as? NSDictionary,
       try JSONSerialization.jsonObject(with: live) as? NSDictionary)
   }
+
+  /// On the real kernel's layout (physfn and its net/ directory, driver links): the device
+  /// plugin's devices are the 3 VFs, what device-plugin-config writes selects exactly them, and
+  /// a config naming the wrong VF driver is explained with igbvf.
+  func testTheDevicePluginRuleOnTheCapturedIgbHost() throws {
+    let root = try extract("qemu-igb")
+    let inventory = try Inventory.discover(root: root)
+    let candidates = DevicePluginConfig.candidates(inventory, root: root)
+    XCTAssertEqual(
+      candidates.map(\.label),
+      ["VF 0 of eth0 (0000:01:10.0)", "VF 1 of eth0 (0000:01:10.2)", "VF 2 of eth0 (0000:01:10.4)"])
+    XCTAssertEqual(Set(candidates.map { "\($0.vendor):\($0.device) \($0.driver ?? "-")" }), ["8086:10ca igbvf"])
+
+    let generated = try DevicePluginConfig.build(
+      inventory: inventory, root: root, selections: [], grouping: .pf, resourceName: nil, resourcePrefix: "intel.com")
+    let read = try DevicePluginConfig.read(configJSON: generated.json.rendered())
+    let assigned = DevicePluginConfig.assign(read, candidates: candidates)
+    XCTAssertEqual(assigned.map(\.fullName), ["intel.com/sriov_eth0"])
+    XCTAssertEqual(assigned.first?.devices, candidates)
+
+    let wrong = try DevicePluginConfig.read(configJSON: """
+      {"resourceList": [{"resourceName": "vfs", "selectors": {"vendors": ["8086"], "devices": ["10ca"], "drivers": ["ixgbevf"]}}]}
+      """)
+    let none = DevicePluginConfig.assign(wrong, candidates: candidates)
+    XCTAssertEqual(
+      DevicePluginConfig.whyNothing(none[0], candidates),
+      ["drivers [ixgbevf]: none of the 3 devices match; they have driver igbvf (3)"])
+  }
 }
