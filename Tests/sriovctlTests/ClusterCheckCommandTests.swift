@@ -340,6 +340,11 @@ final class ClusterCheckCommandTests: XCTestCase {
       unlabelled.summary,
       "node x710-host has no sriov label, but this host offers VFs: pods selecting sriov=enabled will not be scheduled here")
     XCTAssertEqual(unlabelled.remedy, "sriovctl label --kubeconfig \(try XCTUnwrap(server).kubeconfig) --node x710-host")
+    // The remedy is the command that fixes it, with the same context and prefix.
+    let other = try check(["--context", "test", "--label-prefix", "example.com/"], status: 1)
+    XCTAssertEqual(
+      other["kubernetes.label"]?.remedy,
+      "sriovctl label --kubeconfig \(try XCTUnwrap(server).kubeconfig) --context test --node x710-host --prefix example.com/")
 
     var stale = Self.labelled
     stale["sriovctl.io/vfs"] = "2"

@@ -224,7 +224,8 @@ extension Readiness {
       return Check(id: id, title: title, status: .skip, summary: "\(error)")
     }
     let current = object.metadata.labels ?? [:]
-    let remedy = "sriovctl label --kubeconfig \(target.kubectl.kubeconfig ?? "FILE") --node \(target.node)"
+    let remedy = "sriovctl label --kubeconfig \(target.kubectl.kubeconfig ?? "FILE")"
+      + (target.kubectl.context.map { " --context \($0)" } ?? "") + " --node \(target.node)"
       + (target.labelPrefix == "sriovctl.io/" ? "" : " --prefix \(target.labelPrefix)")
     let offers = NodeLabeling.offersVFs(facts.inventory)
     let enabled = current["sriov"]
