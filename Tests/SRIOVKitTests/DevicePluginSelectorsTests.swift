@@ -132,6 +132,26 @@ final class DevicePluginSelectorsTests: XCTestCase {
     XCTAssertEqual(
       DevicePluginConfig.whyNothing(assignments[0], candidates),
       ["drivers [vfio-pci]: none of the 4 devices selected so far match; they have driver iavf (3), none bound (1)"])
+
+    // Field by field: each selector with how many devices pass it, up to the one that leaves none.
+    XCTAssertEqual(
+      DevicePluginConfig.fieldByField(resources[0], candidates),
+      [
+        "vendors [8086]: 6 of 6 pass", "devices [154c]: 4 of 6 pass",
+        "drivers [vfio-pci]: 0 of 4 pass; they have driver iavf (3), none bound (1)",
+      ])
+    XCTAssertEqual(
+      DevicePluginConfig.fieldByField(resources[1], candidates),
+      [
+        "selectors[0] vendors [15b3]: 0 of 6 pass; they have vendor 8086 (6)",
+        "selectors[1] devices [1018]: 0 of 6 pass; they have device 1533 (1), 154c (4), 1572 (1)",
+      ])
+    let unreached = try DevicePluginConfig.read(configJSON: """
+      {"resourceList": [{"resourceName": "x", "selectors": {"vendors": ["15b3"], "drivers": ["mlx5_core"], "isRdma": true}}]}
+      """)
+    XCTAssertEqual(
+      DevicePluginConfig.fieldByField(unreached[0], candidates),
+      ["vendors [15b3]: 0 of 6 pass; they have vendor 8086 (6)", "drivers [mlx5_core]: not reached", "isRdma: not evaluated"])
   }
 
   func testConfigsThePluginRefusesOrSkips() throws {

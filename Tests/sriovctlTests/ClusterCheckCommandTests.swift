@@ -184,6 +184,9 @@ final class ClusterCheckCommandTests: XCTestCase {
     XCTAssertEqual(
       config.details,
       [
+        "intel.com/intel_sriov_netdevice vendors [8086]: 6 of 6 pass",
+        "intel.com/intel_sriov_netdevice devices [154c, 10ed]: 4 of 6 pass",
+        "intel.com/intel_sriov_netdevice drivers [i40evf, ixgbevf]: 0 of 4 pass; they have driver iavf (4)",
         "intel.com/intel_sriov_dpdk: for other hardware (no device here has its vendors, devices, addresses or PF names)",
         "intel.com/mlnx_sriov_rdma: for other hardware (no device here has its vendors, devices, addresses or PF names)",
         "in no resource: VF 0 of ens1f0 (0000:3b:02.0), VF 1 of ens1f0 (0000:3b:02.1), VF 2 of ens1f0 (0000:3b:02.2), "
@@ -224,6 +227,10 @@ final class ClusterCheckCommandTests: XCTestCase {
           + "they have PF ens1f0#0 (1), ens1f0#1 (1), ens1f0#2 (1), ens1f0#3 (1), none (not a VF) (2)",
         "intel.com/typo: the device plugin skips it: selectors.drivers is not a list of strings",
       ])
+    XCTAssertTrue(
+      config_.details.contains(
+        "intel.com/range pfNames [ENS1F0#8-15]: 0 of 6 pass; they have PF ens1f0#0 (1), ens1f0#1 (1), ens1f0#2 (1), "
+          + "ens1f0#3 (1), none (not a VF) (2)"), "\(config_.details)")
   }
 
   func testAConfigMapThePluginWouldRefuseOrThatIsMissing() throws {

@@ -413,6 +413,9 @@ extension Readiness {
       } else if DevicePluginConfig.targets(resource, candidates) || !assignment.takenEarlier.isEmpty {
         let why = DevicePluginConfig.whyNothing(assignment, candidates)
         failures.append("\(name) selects none of this host's devices: " + why.joined(separator: "; ") + caveat)
+        if assignment.takenEarlier.isEmpty {
+          details += DevicePluginConfig.fieldByField(resource, candidates).map { "\(name) \($0)" }
+        }
       } else if let idle = idlePF(resource, facts.inventory) {
         warnings.append("\(name) selects \(idle), which has no VFs now" + caveat)
       } else {
