@@ -12,7 +12,12 @@ final class ClusterCheckVMTests: XCTestCase {
     let fetch = try runProgram(repositoryRoot.appendingPathComponent("Tests/kubernetes/kubectl.sh"), [])
     XCTAssertEqual(fetch.status, 0, fetch.stderr)
     let kubectl = fetch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    let apiserver = repositoryRoot.appendingPathComponent("Tests/kubernetes/fake-apiserver.py").path
+    // --include copies a file to the same path in the guest, whose /tmp is a fresh tmpfs: a
+    // checkout under /tmp (CI's) would hide it, so the stand-in goes in from /var/tmp.
+    let apiserver = "/var/tmp/sriovctl-apiserver-\(UUID().uuidString).py"
+    try FileManager.default.copyItem(
+      atPath: repositoryRoot.appendingPathComponent("Tests/kubernetes/fake-apiserver.py").path, toPath: apiserver)
+    addTeardownBlock { try? FileManager.default.removeItem(atPath: apiserver) }
     let boot = try Testbed.boot(
       self, "cluster-check.sh", [kubectl, apiserver],
       options: [
