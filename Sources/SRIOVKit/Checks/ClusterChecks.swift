@@ -461,8 +461,8 @@ extension Readiness {
   /// A PF of this host without VFs that a resource names by `pfNames` or `rootDevices`.
   static func idlePF(_ resource: DevicePluginConfig.ConfiguredResource, _ inventory: Inventory) -> String? {
     for selectors in resource.selectors {
-      let names = Set(selectors.pfNames.map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]).lowercased() })
-      let addresses = Set(selectors.rootDevices.map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]).lowercased() })
+      let names = Set(selectors.pfNames.map { DevicePluginConfig.itemName($0).lowercased() })
+      let addresses = Set(selectors.rootDevices.map { DevicePluginConfig.itemName($0).lowercased() })
       for pf in inventory.physicalFunctions where pf.vfs.isEmpty {
         if let name = pf.interfaces.first(where: { names.contains($0.lowercased()) }) { return name }
         if addresses.contains(pf.address.description) { return pf.address.description }

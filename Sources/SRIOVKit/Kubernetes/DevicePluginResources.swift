@@ -204,15 +204,10 @@ extension DevicePluginConfig {
       ]
     }
     return assignment.resource.selectors.compactMap { selectors in
-      var before = candidates
-      for step in steps(selectors, candidates) {
-        defer { before = step.survivors }
-        guard step.survivors.isEmpty else { continue }
-        let values = "[" + step.values.joined(separator: ", ") + "]"
-        let what = before.count == candidates.count ? "none of the \(before.count) devices" : "none of the \(before.count) devices selected so far"
-        return "\(step.key) \(values): \(what) match; they have " + actual(step.key, before)
-      }
-      return nil
+      guard let step = steps(selectors, candidates).first(where: { $0.survivors.isEmpty }) else { return nil }
+      let count = step.before.count
+      let what = count == candidates.count ? "none of the \(count) devices" : "none of the \(count) devices selected so far"
+      return "\(step.key) \(step.valuesText): \(what) match; they have " + actual(step.key, step.before)
     }
   }
 
@@ -223,17 +218,14 @@ extension DevicePluginConfig {
     var lines: [String] = []
     for (index, selectors) in resource.selectors.enumerated() {
       let prefix = resource.selectors.count > 1 ? "selectors[\(index)] " : ""
-      var before = candidates
       for step in steps(selectors, candidates) {
-        let values = "[" + step.values.joined(separator: ", ") + "]"
-        guard !before.isEmpty else {
-          lines.append("\(prefix)\(step.key) \(values): not reached")
+        guard !step.before.isEmpty else {
+          lines.append("\(prefix)\(step.key) \(step.valuesText): not reached")
           continue
         }
-        var line = "\(prefix)\(step.key) \(values): \(step.survivors.count) of \(before.count) pass"
-        if step.survivors.isEmpty { line += "; they have " + actual(step.key, before) }
+        var line = "\(prefix)\(step.key) \(step.valuesText): \(step.survivors.count) of \(step.before.count) pass"
+        if step.survivors.isEmpty { line += "; they have " + actual(step.key, step.before) }
         lines.append(line)
-        before = step.survivors
       }
       if !selectors.unevaluated.isEmpty {
         lines.append("\(prefix)" + selectors.unevaluated.joined(separator: ", ") + ": not evaluated")

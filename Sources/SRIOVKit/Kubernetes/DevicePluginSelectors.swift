@@ -117,11 +117,15 @@ extension DevicePluginConfig {
     return names
   }
 
-  /// One selector list as the plugin applies it, with the values the devices before it have.
+  /// One selector list as the plugin applies it: the devices it was given and those it kept.
   struct Step {
     var key: String
     var values: [String]
+    var before: [Candidate]
     var survivors: [Candidate]
+
+    /// The list as written: `[i40evf, ixgbevf]`.
+    var valuesText: String { "[" + values.joined(separator: ", ") + "]" }
   }
 
   /// Applies the lists in the plugin's order; `identityOnly` ignores what can change on a
@@ -132,8 +136,9 @@ extension DevicePluginConfig {
     var steps: [Step] = []
     func narrow(_ key: String, _ values: [String], _ keep: (Candidate) -> Bool) {
       guard !values.isEmpty else { return }
+      let before = current
       current = current.filter(keep)
-      steps.append(Step(key: key, values: values, survivors: current))
+      steps.append(Step(key: key, values: values, before: before, survivors: current))
     }
     narrow("vendors", selectors.vendors) { selectors.vendors.contains($0.vendor) }
     narrow("devices", selectors.devices) { selectors.devices.contains($0.device) }
@@ -158,7 +163,8 @@ extension DevicePluginConfig {
     steps(selectors, candidates).last?.survivors ?? candidates
   }
 
-  private static func itemName(_ item: String) -> String { String(item.split(separator: "#", omittingEmptySubsequences: false)[0]) }
+  /// The PF part of a `pfNames` or `rootDevices` item: `ens1f0` of `ens1f0#0-3`.
+  static func itemName(_ item: String) -> String { String(item.split(separator: "#", omittingEmptySubsequences: false)[0]) }
 
   /// The plugin's `isSelected`: `NAME#3-5,7` takes VF indexes 3, 4, 5 and 7; no `#` takes all;
   /// a malformed range takes none.

@@ -27,6 +27,12 @@ public struct LabelKey: Hashable, Sendable, Comparable, CustomStringConvertible 
     return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
   }
 
+  /// A namespace name as `device-plugin-config --namespace` and `check --device-plugin-config`
+  /// take it: a label name in lowercase, without dots.
+  public static func isNamespace(_ text: Substring) -> Bool {
+    isName(text) && text == text.lowercased() && !text.contains(".")
+  }
+
   public static func isSubdomain(_ text: Substring) -> Bool {
     guard (1...253).contains(text.count) else { return false }
     return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in

@@ -108,9 +108,7 @@ struct Check: ParsableCommand {
   /// The ConfigMap's namespace and name, when both are valid names.
   private var configMapParts: (String, String)? {
     let parts = configMap.split(separator: "/", omittingEmptySubsequences: false)
-    guard parts.count == 2, LabelKey.isName(parts[0]), parts[0] == parts[0].lowercased(), !parts[0].contains("."),
-      LabelKey.isSubdomain(parts[1])
-    else { return nil }
+    guard parts.count == 2, LabelKey.isNamespace(parts[0]), LabelKey.isSubdomain(parts[1]) else { return nil }
     return (String(parts[0]), String(parts[1]))
   }
 

@@ -56,7 +56,7 @@ struct DevicePluginConfigCommand: ParsableCommand {
     } catch let failure as DevicePluginConfig.Failure {
       throw ValidationError(failure.description)
     }
-    guard LabelKey.isName(Substring(namespace)), namespace == namespace.lowercased(), !namespace.contains(".") else {
+    guard LabelKey.isNamespace(Substring(namespace)) else {
       throw ValidationError("--namespace '\(namespace)' is not a namespace name (lowercase letters, digits and '-')")
     }
   }
