@@ -7,14 +7,6 @@ import XCTest
 /// and `check --kubeconfig` (which reads them back): what one writes the other must read as
 /// selecting exactly the VFs it was written for.
 final class DevicePluginSelectorsTests: XCTestCase {
-  private func hostRoot(_ host: FixtureHost, change: (String) throws -> Void = { _ in }) throws -> HostRoot {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("selectors-\(UUID().uuidString)").path
-    addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
-    try host.write(to: directory)
-    try change(directory)
-    return try HostRoot(directory)
-  }
-
   /// For every fixture host, grouping and a split by VF ranges: each generated resource, rendered
   /// to config.json and read back, gets exactly the VFs it was generated for, and no VF is in two.
   func testWhatTheGeneratorWritesTheCheckerReadsAsItsVFs() throws {
@@ -22,7 +14,7 @@ final class DevicePluginSelectorsTests: XCTestCase {
       ("x710", try FixtureHosts.x710()), ("large", try FixtureHosts.large(pfs: 3, vfsPerPF: 6)),
     ]
     for (name, host) in hosts {
-      let root = try hostRoot(host)
+      let root = try fixtureRoot(host)
       let inventory = try Inventory.discover(root: root)
       let candidates = DevicePluginConfig.candidates(inventory, root: root)
       let pfWithVFs = try XCTUnwrap(inventory.physicalFunctions.first { !$0.vfs.isEmpty }, name)
@@ -59,7 +51,7 @@ final class DevicePluginSelectorsTests: XCTestCase {
   }
 
   func testPFNameRangesAsThePluginReadsThem() throws {
-    let root = try hostRoot(try FixtureHosts.x710())
+    let root = try fixtureRoot(try FixtureHosts.x710())
     let candidates = DevicePluginConfig.candidates(try Inventory.discover(root: root), root: root)
     func indexes(_ item: String) -> [Int] {
       DevicePluginConfig.selected(by: .init(pfNames: [item]), from: candidates).compactMap(\.vfIndex)
@@ -79,7 +71,7 @@ final class DevicePluginSelectorsTests: XCTestCase {
   /// The plugin's devices: VFs, and functions without VFs enabled (ens1f1, the i210), less any
   /// carrying a default route (IPv4 or IPv6).
   func testCandidatesLeaveOutPFsWithVFsAndDefaultRoutes() throws {
-    let plain = try hostRoot(try FixtureHosts.x710())
+    let plain = try fixtureRoot(try FixtureHosts.x710())
     let all = DevicePluginConfig.candidates(try Inventory.discover(root: plain), root: plain)
     XCTAssertEqual(
       all.map(\.address.description),
@@ -88,7 +80,7 @@ final class DevicePluginSelectorsTests: XCTestCase {
     XCTAssertEqual(all.first { $0.address.description == "0000:3b:00.1" }?.device, "1572")
     XCTAssertEqual(all.filter(\.isVF).map(\.device), ["154c", "154c", "154c", "154c"])
 
-    let routed = try hostRoot(try FixtureHosts.x710()) { directory in
+    let routed = try fixtureRoot(try FixtureHosts.x710()) { directory in
       try FileManager.default.createDirectory(atPath: directory + "/proc/net", withIntermediateDirectories: true)
       try """
         Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -112,7 +104,7 @@ final class DevicePluginSelectorsTests: XCTestCase {
 
   func testAResourceThatSelectsNothingIsExplainedByTheFirstSelectorThatEmptiesIt() throws {
     // VF 1 unbound (autoprobe off, or unbound by hand): the plugin compares "" with drivers.
-    let root = try hostRoot(try FixtureHosts.x710()) { directory in
+    let root = try fixtureRoot(try FixtureHosts.x710()) { directory in
       try FileManager.default.removeItem(atPath: directory + "/sys/bus/pci/devices/0000:3b:02.1/driver")
     }
     let candidates = DevicePluginConfig.candidates(try Inventory.discover(root: root), root: root)

@@ -5,33 +5,6 @@ import XCTest
 
 /// `sriovctl check` on fixture hosts: every branch of every check.
 final class ReadinessTests: XCTestCase {
-  /// Writes the host, lets the test change the tree, and runs every check.
-  private func report(
-    _ host: FixtureHost, pfs: [String] = [], change: (String) throws -> Void = { _ in }
-  ) throws -> CheckReport {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "readiness-\(UUID().uuidString)").path
-    addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
-    try host.write(to: directory)
-    try change(directory)
-    return try Readiness.check(root: try HostRoot(directory), pfs: pfs.compactMap(PFSelector.init))
-  }
-
-  private func check(_ report: CheckReport, _ id: String, file: StaticString = #filePath, line: UInt = #line)
-    throws -> Check
-  {
-    let matches = report.checks.filter { $0.id == id }
-    XCTAssertEqual(matches.count, 1, "checks with id \(id)", file: file, line: line)
-    return try XCTUnwrap(matches.first, file: file, line: line)
-  }
-
-  private func write(_ text: String, to path: String) throws {
-    try FileManager.default.createDirectory(
-      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-    try text.write(toFile: path, atomically: false, encoding: .utf8)
-  }
-
   // MARK: A ready host
 
   func testAReadyIntelHostPassesEverything() throws {
@@ -138,15 +111,15 @@ final class ReadinessTests: XCTestCase {
       let report = try report(host) { root in
         switch loader {
         case "grub", "grub2":
-          try self.write("GRUB_CMDLINE_LINUX=\"\"\n", to: root + "/etc/default/grub")
+          try self.writeFixtureFile("GRUB_CMDLINE_LINUX=\"\"\n", to: root + "/etc/default/grub")
           if loader == "grub2" {
             try FileManager.default.createDirectory(atPath: root + "/boot/grub2", withIntermediateDirectories: true)
           }
         case "kernel-install":
-          try self.write("root=UUID=1234 ro\n", to: root + "/etc/kernel/cmdline")
+          try self.writeFixtureFile("root=UUID=1234 ro\n", to: root + "/etc/kernel/cmdline")
         default: break
         }
-        if let tool { try self.write("#!/bin/sh\n", to: root + tool) }
+        if let tool { try self.writeFixtureFile("#!/bin/sh\n", to: root + tool) }
       }
       let cmdline = try check(report, "kernel.cmdline")
       XCTAssertEqual(cmdline.status, .warn, loader)
@@ -160,7 +133,7 @@ final class ReadinessTests: XCTestCase {
     var host = try FixtureHosts.x710()
     host.kernelCommandLine = "root=/dev/sda1 intel_iommu=on iommu=off"
     let report = try report(host) { root in
-      try self.write("#!/bin/sh\n", to: root + "/usr/sbin/grubby")
+      try self.writeFixtureFile("#!/bin/sh\n", to: root + "/usr/sbin/grubby")
     }
     let cmdline = try check(report, "kernel.cmdline")
     XCTAssertEqual(cmdline.status, .fail)
@@ -231,7 +204,7 @@ final class ReadinessTests: XCTestCase {
   func testARotatedRingIsReportedAsIncomplete() throws {
     let report = try report(try FixtureHosts.x710()) { root in
       // The oldest record left is number 5000: the ring has wrapped. No journal here.
-      try self.write("6,5000,900000000,-;igb 0000:01:00.0: eth0: PF still in reset state\n", to: root + "/dev/kmsg")
+      try self.writeFixtureFile("6,5000,900000000,-;igb 0000:01:00.0: eth0: PF still in reset state\n", to: root + "/dev/kmsg")
     }
     let log = try check(report, "kernel.log")
     XCTAssertEqual(log.status, .pass)
@@ -244,8 +217,8 @@ final class ReadinessTests: XCTestCase {
   func testARotatedRingFallsBackToThisBootsJournal() throws {
     let boot = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
     let report = try report(try FixtureHosts.x710()) { root in
-      try self.write("6,5000,900000000,-;igb 0000:01:00.0: eth0: PF still in reset state\n", to: root + "/dev/kmsg")
-      try self.write(boot + "\n", to: root + "/proc/sys/kernel/random/boot_id")
+      try self.writeFixtureFile("6,5000,900000000,-;igb 0000:01:00.0: eth0: PF still in reset state\n", to: root + "/dev/kmsg")
+      try self.writeFixtureFile(boot + "\n", to: root + "/proc/sys/kernel/random/boot_id")
       func entry(_ bootID: String, _ usec: Int, _ message: String) -> String {
         "__REALTIME_TIMESTAMP=\(1_700_000_000_000_000 + usec)\n__MONOTONIC_TIMESTAMP=\(usec)\n"
           + "_BOOT_ID=\(bootID)\n_TRANSPORT=kernel\nPRIORITY=3\n_SOURCE_MONOTONIC_TIMESTAMP=\(usec)\n"
@@ -255,7 +228,7 @@ final class ReadinessTests: XCTestCase {
         entry(boot.filter { $0 != "-" }, 1_234_567, "pci 0000:3b:00.1: not enough MMIO resources for SR-IOV")
         + entry("00112233445566778899aabbccddeeff", 2_000_000, "pci 0000:3b:00.0: SR-IOV: bus number out of range")
       let input = root + "/tmp.export"
-      try self.write(export, to: input)
+      try self.writeFixtureFile(export, to: input)
       let directory = root + "/var/log/journal/0123456789abcdef0123456789abcdef"
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       let convert = Process()
@@ -333,7 +306,7 @@ final class ReadinessTests: XCTestCase {
 
     let blacklisted = try check(
       try report(try FixtureHosts.x710()) { root in
-        try self.write("blacklist vfio_pci\n", to: root + "/etc/modprobe.d/no-vfio.conf")
+        try self.writeFixtureFile("blacklist vfio_pci\n", to: root + "/etc/modprobe.d/no-vfio.conf")
       }, "modules.vfio")
     XCTAssertEqual(blacklisted.status, .warn)
     XCTAssertTrue(blacklisted.summary.hasPrefix("vfio-pci is blacklisted in modprobe.d"), blacklisted.summary)

@@ -7,25 +7,6 @@ import XCTest
 /// what else manages them (`host.conflicts`), pass and fail, on fixture hosts. Competing files are
 /// written as NetworkManager, netplan, systemd and udev really write them.
 final class WorkloadChecksTests: XCTestCase {
-  private func report(_ host: FixtureHost, change: (String) throws -> Void = { _ in }) throws -> CheckReport {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("workload-\(UUID().uuidString)").path
-    addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
-    try host.write(to: directory)
-    try change(directory)
-    return try Readiness.check(root: try HostRoot(directory))
-  }
-
-  private func check(_ report: CheckReport, _ id: String, file: StaticString = #filePath, line: UInt = #line) throws -> Check {
-    let matches = report.checks.filter { $0.id == id }
-    XCTAssertEqual(matches.count, 1, "checks with id \(id)", file: file, line: line)
-    return try XCTUnwrap(matches.first, file: file, line: line)
-  }
-
-  private func write(_ text: String, to path: String) throws {
-    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try text.write(toFile: path, atomically: false, encoding: .utf8)
-  }
-
   // MARK: memory.hugepages
 
   func testHugepagesOnTheNICsNodePass() throws {
@@ -60,7 +41,7 @@ final class WorkloadChecksTests: XCTestCase {
   func testAMalformedPageCountIsNotACount() throws {
     let hugepages = try check(
       try report(try FixtureHosts.x710()) { root in
-        try self.write("lots\n", to: root + "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages")
+        try self.writeFixtureFile("lots\n", to: root + "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages")
       }, "memory.hugepages")
     XCTAssertEqual(hugepages.status, .skip)
     XCTAssertEqual(hugepages.summary, "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages holds 'lots', expected an integer")
@@ -148,7 +129,7 @@ final class WorkloadChecksTests: XCTestCase {
     let report = try report(try FixtureHosts.x710()) { root in
       // NetworkManager's keyfile for an SR-IOV connection (nmcli connection add type ethernet
       // ifname ens1f0 sriov.total-vfs 8).
-      try self.write(
+      try self.writeFixtureFile(
         """
         [connection]
         id=sriov-ens1f0
@@ -173,7 +154,7 @@ final class WorkloadChecksTests: XCTestCase {
 
         """, to: root + "/etc/NetworkManager/system-connections/sriov-ens1f0.nmconnection")
       // netplan: a PF by its MAC with a VF count, and VFs linked to the second port.
-      try self.write(
+      try self.writeFixtureFile(
         """
         network:
           version: 2
@@ -188,7 +169,7 @@ final class WorkloadChecksTests: XCTestCase {
               link: ens1f1
         """, to: root + "/etc/netplan/60-sriov.yaml")
       // A hand-written .link file and udev rule, as the blog posts give them.
-      try self.write(
+      try self.writeFixtureFile(
         """
         [Match]
         Path=pci-0000:3b:00.*
@@ -198,14 +179,14 @@ final class WorkloadChecksTests: XCTestCase {
         SR-IOVVirtualFunctions=8
 
         """, to: root + "/etc/systemd/network/50-sriov.link")
-      try self.write(
+      try self.writeFixtureFile(
         """
         # From the wiki
         ACTION=="add", SUBSYSTEM=="net", ENV{ID_NET_DRIVER}=="i40e", KERNEL=="ens1f0", ATTR{device/sriov_numvfs}="8"
 
         """, to: root + "/etc/udev/rules.d/99-sriov.rules")
       // driverctl set-override 0000:3b:02.0 vfio-pci
-      try self.write("vfio-pci\n", to: root + "/etc/driverctl.d/pci-0000:3b:02.0")
+      try self.writeFixtureFile("vfio-pci\n", to: root + "/etc/driverctl.d/pci-0000:3b:02.0")
     }
     let conflicts = try check(report, "host.conflicts")
     XCTAssertEqual(conflicts.status, .warn)

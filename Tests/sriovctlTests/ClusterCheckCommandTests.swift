@@ -48,10 +48,14 @@ final class ClusterCheckCommandTests: XCTestCase {
     return run.stdout
   }
 
-  private static var readyStatus: [String: Any] { [
-    "conditions": [["type": "Ready", "status": "True", "reason": "KubeletReady"]],
-    "allocatable": ["cpu": "16", "intel.com/sriov_ens1f0": "4"],
-  ] }
+  /// A Ready node's status, with these allocatable resources (none at all for `nil`).
+  private static func ready(allocatable: [String: String]?) -> [String: Any] {
+    var status: [String: Any] = ["conditions": [["type": "Ready", "status": "True", "reason": "KubeletReady"]]]
+    if let allocatable { status["allocatable"] = allocatable }
+    return status
+  }
+
+  private static var readyStatus: [String: Any] { ready(allocatable: ["cpu": "16", "intel.com/sriov_ens1f0": "4"]) }
 
   /// The labels `sriovctl label` sets on the fixture host.
   private static let labelled = [
@@ -172,7 +176,7 @@ final class ClusterCheckCommandTests: XCTestCase {
          "selectors": {"vendors": ["15b3"], "devices": ["1018"], "drivers": ["mlx5_ib"], "isRdma": true}}
       ]}
       """
-    try start(nodeStatus: ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["cpu": "16"]],
+    try start(nodeStatus: Self.ready(allocatable: ["cpu": "16"]),
       configMaps: [Self.configMap(example)])
     let findings = try check(status: 1)
     let config = try XCTUnwrap(findings["kubernetes.device-plugin-config"])
@@ -213,7 +217,7 @@ final class ClusterCheckCommandTests: XCTestCase {
       ]}
       """
     try start(
-      nodeStatus: ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["example.com/first": "2"]],
+      nodeStatus: Self.ready(allocatable: ["example.com/first": "2"]),
       configMaps: [Self.configMap(config)])
     let config_ = try XCTUnwrap(try check(status: 1)["kubernetes.device-plugin-config"])
     XCTAssertEqual(config_.status, "fail")
@@ -265,7 +269,7 @@ final class ClusterCheckCommandTests: XCTestCase {
   }
 
   func testAllocatableMissingOrDifferentNamesTheCause() throws {
-    try start(nodeStatus: ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["cpu": "16"]])
+    try start(nodeStatus: Self.ready(allocatable: ["cpu": "16"]))
     let missing = try XCTUnwrap(try check(status: 1)["kubernetes.allocatable"])
     XCTAssertEqual(missing.status, "fail")
     XCTAssertEqual(
@@ -276,7 +280,7 @@ final class ClusterCheckCommandTests: XCTestCase {
       "the device plugin reads config.json and finds devices only when it starts: after changing the ConfigMap or the "
         + "VFs, restart it (kubectl -n kube-system delete pod kube-sriov-device-plugin-7xk2p); if that does not help, read its log")
 
-    try start(nodeStatus: ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["intel.com/sriov_ens1f0": "2"]])
+    try start(nodeStatus: Self.ready(allocatable: ["intel.com/sriov_ens1f0": "2"]))
     let different = try XCTUnwrap(try check(status: 0)["kubernetes.allocatable"])
     XCTAssertEqual(different.status, "warn")
     XCTAssertEqual(
@@ -284,14 +288,14 @@ final class ClusterCheckCommandTests: XCTestCase {
 
     // The plugin started with --resource-prefix: the resources are named with it.
     try start(
-      nodeStatus: ["conditions": [["type": "Ready", "status": "True"]], "allocatable": ["example.com/sriov_ens1f0": "4"]],
+      nodeStatus: Self.ready(allocatable: ["example.com/sriov_ens1f0": "4"]),
       configMaps: [Self.configMap(try generatedConfig(["--pf", "ens1f0"]).replacingOccurrences(of: "\"resourcePrefix\": \"intel.com\",", with: ""))],
       pods: [Self.pod(args: ["--resource-prefix", "example.com"])])
     let prefixed = try check(status: 0)
     XCTAssertEqual(prefixed["kubernetes.allocatable"]?.summary, "node x710-host offers example.com/sriov_ens1f0: 4")
 
     // No plugin pod: allocatable says so rather than asking for a restart.
-    try start(nodeStatus: ["conditions": [["type": "Ready", "status": "True"]]], pods: [])
+    try start(nodeStatus: Self.ready(allocatable: nil), pods: [])
     let none = try check(status: 1)
     XCTAssertEqual(none["kubernetes.device-plugin"]?.status, "fail")
     XCTAssertEqual(
